@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {ICredentialRegistry} from "./interfaces/ICredentialRegistry.sol";
+import {IConsortiumRegistry} from "./interfaces/IConsortiumRegistry.sol";
+import {
+    Credential,
+    CredentialKind,
+    CredentialStatus,
+    CredentialValidity,
+    Employment,
+    EmploymentStatus
+} from "./types/MedLedgerTypes.sol";
+
+/// @title CredentialRegistry
+/// @notice Credentials issued by the consortium's licensing authorities, and employment links.
+contract CredentialRegistry is ICredentialRegistry {
+    // ─── Storage ─────────────────────────────────────────────────────────────────────────────
+
+    IConsortiumRegistry private immutable _consortium;
+
+    // Keyed by credentialId(subject, kind, scope): the key answers "licensed for X" without an index.
+    // Issuer, window, kind and status share the first slot, so a check reads one slot.
+    mapping(bytes32 id => Credential) private _credentials;
+
+    mapping(address practitioner => mapping(address institution => Employment)) private _employments;
+
+    constructor(IConsortiumRegistry consortium_) {
+        if (address(consortium_) == address(0)) revert ZeroAddress();
+        _consortium = consortium_;
+    }
+
+    // ─── Credentials ─────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc ICredentialRegistry
+    function issueCredential(
+        address subject,
+        CredentialKind kind,
+        uint64 scope,
+        uint40 validFrom,
+        uint40 validUntil,
+        bytes32 documentHash
+    ) external returns (bytes32 id) {
+        if (!_consortium.isLicensingAuthority(msg.sender)) revert NotLicensingAuthority(msg.sender);
+        if (subject == address(0)) revert ZeroAddress();
+        uint40 currentTime = _time();
+        if (validUntil <= validFrom || validUntil <= currentTime) {
+            revert InvalidValidityWindow(validFrom, validUntil, currentTime);
+        }
+        if (kind == CredentialKind.Accreditation && !_consortium.isActiveInstitution(subject)) {
+            revert SubjectNotInstitution(subject);
+        }
+        id = _credentialId(subject, kind, scope);
+        Credential storage stored = _credentials[id];
+        CredentialStatus previous = stored.status;
+        bool replaceable = previous == CredentialStatus.None || previous == CredentialStatus.Revoked
+            || stored.validUntil <= currentTime;
+        if (!replaceable) revert CredentialAlreadyIssued(id);
+
+        stored.issuer = msg.sender;
+        stored.validFrom = validFrom;
+        stored.validUntil = validUntil;
+        stored.kind = kind;
+        stored.status = CredentialStatus.Active;
+        stored.documentHash = documentHash;
+        emit CredentialIssued(id, subject, msg.sender, kind, scope, validFrom, validUntil, documentHash);
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function suspendCredential(bytes32 id, uint16 reasonCode) external {
+        Credential storage stored = _managedCredential(id);
+        CredentialStatus status = stored.status;
+        if (status == CredentialStatus.Revoked) revert CredentialAlreadyRevoked(id);
+        if (status == CredentialStatus.Suspended) revert CredentialAlreadySuspended(id);
+        stored.status = CredentialStatus.Suspended;
+        emit CredentialSuspended(id, msg.sender, reasonCode);
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function reinstateCredential(bytes32 id) external {
+        Credential storage stored = _managedCredential(id);
+        CredentialStatus status = stored.status;
+        if (status == CredentialStatus.Revoked) revert CredentialAlreadyRevoked(id);
+        if (status != CredentialStatus.Suspended) revert CredentialNotSuspended(id);
+        stored.status = CredentialStatus.Active;
+        emit CredentialReinstated(id, msg.sender);
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function revokeCredential(bytes32 id, uint16 reasonCode) external {
+        Credential storage stored = _managedCredential(id);
+        if (stored.status == CredentialStatus.Revoked) revert CredentialAlreadyRevoked(id);
+        stored.status = CredentialStatus.Revoked;
+        emit CredentialRevoked(id, msg.sender, reasonCode);
+    }
+
+    // ─── Employment ──────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc ICredentialRegistry
+    function offerEmployment(address practitioner) external {
+        if (!_consortium.isActiveInstitution(msg.sender)) revert NotActiveInstitution(msg.sender);
+        if (practitioner == address(0)) revert ZeroAddress();
+        Employment storage link = _employments[practitioner][msg.sender];
+        if (link.status != EmploymentStatus.None) revert EmploymentStateInvalid(practitioner, msg.sender);
+        link.status = EmploymentStatus.Offered;
+        emit EmploymentOffered(practitioner, msg.sender);
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function acceptEmployment(address institution) external {
+        Employment storage link = _employments[msg.sender][institution];
+        if (link.status != EmploymentStatus.Offered) revert EmploymentStateInvalid(msg.sender, institution);
+        link.status = EmploymentStatus.Active;
+        link.since = _time();
+        emit EmploymentAccepted(msg.sender, institution);
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function endEmployment(address practitioner, address institution) external {
+        if (msg.sender != practitioner && msg.sender != institution) revert NotEmploymentParty(msg.sender);
+        if (_employments[practitioner][institution].status == EmploymentStatus.None) {
+            revert EmploymentStateInvalid(practitioner, institution);
+        }
+        delete _employments[practitioner][institution];
+        emit EmploymentEnded(practitioner, institution, msg.sender);
+    }
+
+    // ─── Views ───────────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc ICredentialRegistry
+    function consortium() external view returns (IConsortiumRegistry) {
+        return _consortium;
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function credentialId(address subject, CredentialKind kind, uint64 scope) external pure returns (bytes32) {
+        return _credentialId(subject, kind, scope);
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function credential(bytes32 id) external view returns (Credential memory) {
+        return _credentials[id];
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function check(address subject, CredentialKind kind, uint64 scope) public view returns (CredentialValidity) {
+        Credential storage stored = _credentials[_credentialId(subject, kind, scope)];
+        CredentialStatus status = stored.status;
+        if (status == CredentialStatus.None) return CredentialValidity.Unknown;
+        if (status == CredentialStatus.Revoked) return CredentialValidity.Revoked;
+        if (status == CredentialStatus.Suspended) return CredentialValidity.Suspended;
+        uint40 currentTime = _time();
+        if (currentTime < stored.validFrom) return CredentialValidity.NotYetValid;
+        if (currentTime >= stored.validUntil) return CredentialValidity.Expired;
+        if (!_consortium.isLicensingAuthority(stored.issuer)) return CredentialValidity.IssuerNotAccredited;
+        return CredentialValidity.Valid;
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function isValid(address subject, CredentialKind kind, uint64 scope) external view returns (bool) {
+        return check(subject, kind, scope) == CredentialValidity.Valid;
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function employment(address practitioner, address institution) external view returns (Employment memory) {
+        return _employments[practitioner][institution];
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function isEmployedBy(address practitioner, address institution) external view returns (bool) {
+        return _employments[practitioner][institution].status == EmploymentStatus.Active
+            && _consortium.isActiveInstitution(institution);
+    }
+
+    // ─── Internal ────────────────────────────────────────────────────────────────────────────
+
+    /// @dev Block time as a uint40; virtual so a test harness can move time without a node.
+    function _time() internal view virtual returns (uint40) {
+        return uint40(block.timestamp);
+    }
+
+    function _credentialId(address subject, CredentialKind kind, uint64 scope) private pure returns (bytes32) {
+        return keccak256(abi.encode(subject, kind, scope));
+    }
+
+    /// @dev The credential `id`, after checking it exists and the caller may manage it.
+    function _managedCredential(bytes32 id) private view returns (Credential storage stored) {
+        stored = _credentials[id];
+        if (stored.status == CredentialStatus.None) revert CredentialNotFound(id);
+        if (msg.sender != stored.issuer && !_consortium.isRegulator(msg.sender)) {
+            revert NotIssuerOrRegulator(msg.sender, id);
+        }
+    }
+}

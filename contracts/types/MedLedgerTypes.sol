@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+// Shared value types of the medledger suite. Enums are stored as uint8; their order is part of the
+// ABI and of stored state, so new members are only ever appended.
+
+/// @notice What an accredited consortium member is. Other contracts gate calls on it
+/// (only a pharmacy dispenses, only a manufacturer registers batches, ...).
+enum InstitutionKind {
+    Hospital,
+    Clinic,
+    Lab,
+    Pharmacy,
+    Manufacturer,
+    Distributor,
+    Insurer
+}
+
+/// @notice Lifecycle of an institution's accreditation.
+enum InstitutionStatus {
+    None, // never accredited: the zero value of unwritten storage
+    Active,
+    Suspended
+}
+
+/// @notice What a credential attests. A credential is identified by (subject, kind, scope).
+enum CredentialKind {
+    Licence, // licence to practise medicine
+    Specialty, // board certification in a specialty (scope = specialty code)
+    Pharmacist, // licence to practise pharmacy
+    Nurse, // nursing licence
+    Accreditation // accreditation of an institution by a licensing authority
+}
+
+/// @notice Lifecycle of a credential. Expiry is not a status: it follows from the validity window.
+enum CredentialStatus {
+    None, // never issued
+    Active,
+    Suspended, // temporarily not valid; can be reinstated
+    Revoked // final for this issuance; a new issuance may replace it
+}
+
+/// @notice Why a credential check passes or fails, so a verifier can tell the holder what is wrong.
+enum CredentialValidity {
+    Valid,
+    Unknown, // no credential of this kind and scope was ever issued to the subject
+    NotYetValid, // before validFrom
+    Expired, // at or after validUntil
+    Suspended,
+    Revoked,
+    IssuerNotAccredited // the issuing authority has since lost its licensing-authority role
+}
+
+/// @notice Lifecycle of the link between a practitioner and an institution.
+enum EmploymentStatus {
+    None, // no link, or the link was ended
+    Offered, // the institution offered, the practitioner has not accepted yet
+    Active
+}
+
+/// @notice An accredited member of the consortium. Two storage slots.
+struct Institution {
+    InstitutionKind kind; // what the institution is; fixed at accreditation
+    InstitutionStatus status; // None until accredited
+    uint40 accreditedAt; // block timestamp of the accreditation
+    bytes32 profileHash; // hash of the public registry profile (legal name, registration number, site)
+}
+
+/// @notice A credential issued by a licensing authority. Two storage slots; subject, kind and scope
+/// are the key (see `ICredentialRegistry.credentialId`) and are not stored again.
+struct Credential {
+    address issuer; // licensing authority that issued it; must still hold the role for the credential to pass
+    uint40 validFrom; // first second of validity (inclusive)
+    uint40 validUntil; // end of validity (exclusive)
+    CredentialKind kind; // repeated from the key so a lookup by id can tell what it is
+    CredentialStatus status; // None until issued
+    bytes32 documentHash; // hash of the signed licence document held by the authority and the holder
+}
+
+/// @notice A practitioner's link to an institution. One storage slot.
+struct Employment {
+    EmploymentStatus status;
+    uint40 since; // timestamp of acceptance; zero while only offered
+}

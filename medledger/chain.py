@@ -1,0 +1,339 @@
+"""Connect to a chain: the embedded eth-tester chain, a local anvil or ganache, or any RPC URL.
+
+Local nodes come from the project's node_modules, listen on a free loopback port, are
+health-checked before use and always stopped (``Chain.close``, or ``with connect(...)``).
+Accounts are local signers: dev accounts on local chains, a key from the environment or an
+encrypted keystore on URL chains. Keys are never printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.exceptions import Web3Exception
+from web3.providers.rpc import HTTPProvider
+
+from medledger.errors import ChainError, ConfigurationError, NodeNotRunning
+
+ChainKind = Literal["embedded", "anvil", "ganache", "url"]
+LOCAL_NODES = ("anvil", "ganache")
+
+#: The well-known development mnemonic; both anvil and ganache are started with it, so the
+#: dev accounts (and their keys, which hold nothing of value) are the same on both.
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
+DEV_ACCOUNTS = 10
+DEV_BALANCE_ETH = 10_000
+ANVIL_CHAIN_ID = 31337
+GANACHE_CHAIN_ID = 1337
+
+Account.enable_unaudited_hdwallet_features()
+
+
+def dev_accounts(count: int = DEV_ACCOUNTS) -> list[LocalAccount]:
+    """The dev accounts of local nodes, derived from :data:`DEV_MNEMONIC`."""
+    return [
+        Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}") for i in range(count)
+    ]
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def node_modules_bin(tool: str, root: Path | None = None) -> Path:
+    """The executable of ``tool`` (anvil or ganache) installed by npm in the project."""
+    from medledger.toolchain import project_root
+
+    root = root or project_root()
+    if tool == "anvil":
+        # Call the platform binary directly: the npm wrapper is a node process that would
+        # outlive a signal sent to it alone.
+        for candidate in sorted((root / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil")):
+            if os.access(candidate, os.X_OK):
+                return candidate
+    path = root / "node_modules" / ".bin" / tool
+    if not path.exists():
+        raise ConfigurationError(f"{tool} is not installed in {root / 'node_modules'}: run `npm ci`")
+    return path
+
+
+@dataclass
+class LocalNode:
+    """A local anvil or ganache process that this program started and must stop."""
+
+    kind: Literal["anvil", "ganache"]
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop the node (SIGTERM, so anvil writes its state file), then SIGKILL if it lingers."""
+        if self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait(timeout=5)
+
+
+def node_command(
+    kind: Literal["anvil", "ganache"], port: int, state_file: Path | None = None, root: Path | None = None
+) -> list[str]:
+    """The command line that starts a local node of ``kind`` on 127.0.0.1:``port``."""
+    binary = str(node_modules_bin(kind, root))
+    if kind == "anvil":
+        cmd = [
+            binary, "--host", "127.0.0.1", "--port", str(port), "--mnemonic", DEV_MNEMONIC,
+            "--accounts", str(DEV_ACCOUNTS), "--balance", str(DEV_BALANCE_ETH),
+            "--chain-id", str(ANVIL_CHAIN_ID), "--silent",
+        ]  # fmt: skip
+        if state_file is not None:
+            cmd += ["--state", str(state_file), "--state-interval", "1"]
+        return cmd
+    if state_file is not None:
+        raise ConfigurationError("a persistent state file is supported for anvil only")
+    return [
+        binary, "--server.host", "127.0.0.1", "--server.port", str(port),
+        "--wallet.mnemonic", DEV_MNEMONIC, "--wallet.totalAccounts", str(DEV_ACCOUNTS),
+        "--wallet.defaultBalance", str(DEV_BALANCE_ETH), "--chain.chainId", str(GANACHE_CHAIN_ID),
+        "--chain.hardfork", "shanghai", "--logging.quiet",
+    ]  # fmt: skip
+
+
+def wait_for_rpc(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Poll ``eth_chainId`` at ``url`` until it answers, the process dies or time runs out."""
+    deadline = time.monotonic() + timeout
+    w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": 2}))
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise ChainError(f"the node at {url} exited with code {process.returncode} while starting")
+        try:
+            w3.eth.chain_id
+            return
+        except Exception:  # noqa: BLE001 - any failure here just means "not up yet"
+            time.sleep(0.1)
+    raise ChainError(f"the node at {url} did not answer within {timeout:.0f}s")
+
+
+def start_node(
+    kind: Literal["anvil", "ganache"],
+    *,
+    port: int | None = None,
+    state_file: Path | None = None,
+    log_path: Path | None = None,
+    timeout: float = 60.0,
+    detach: bool = False,
+    root: Path | None = None,
+) -> LocalNode:
+    """Start anvil or ganache from node_modules and wait until it answers.
+
+    ``detach`` leaves it running after this process exits (for ``medledger node start``);
+    otherwise call :meth:`LocalNode.stop`.
+    """
+    port = port or free_port()
+    cmd = node_command(kind, port, state_file, root)
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - owned by the child
+    process = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True
+    )
+    if log_path:
+        log.close()  # type: ignore[union-attr]
+    node = LocalNode(kind, port, process, log_path)
+    try:
+        wait_for_rpc(node.url, timeout, process)
+    except BaseException:
+        node.stop()
+        raise
+    return node
+
+
+@dataclass
+class Chain:
+    """A connection to one chain, with the accounts that can sign on it."""
+
+    w3: Web3
+    kind: ChainKind
+    accounts: list[LocalAccount]
+    node: LocalNode | None = None
+    _tester: Any = field(default=None, repr=False)
+
+    @property
+    def chain_id(self) -> int:
+        return int(self.w3.eth.chain_id)
+
+    @property
+    def is_local(self) -> bool:
+        return self.kind != "url"
+
+    def account(self, index: int = 0) -> LocalAccount:
+        """Signer number ``index``."""
+        if not 0 <= index < len(self.accounts):
+            raise ConfigurationError(
+                f"account index {index} is out of range: this chain has {len(self.accounts)} signer(s)"
+            )
+        return self.accounts[index]
+
+    def now(self) -> int:
+        """The timestamp of the latest block."""
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def advance_time(self, seconds: int) -> None:
+        """Move chain time forward by ``seconds`` and mine a block (local chains only)."""
+        if self.kind == "embedded":
+            self._tester.time_travel(self.now() + seconds)
+            self._tester.mine_blocks(1)
+        elif self.kind in LOCAL_NODES:
+            self.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+            self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        else:
+            raise ChainError("time can only be moved on a local chain")
+
+    def snapshot(self) -> Any:
+        """Take a state snapshot (local chains only)."""
+        if self.kind == "embedded":
+            return self._tester.take_snapshot()
+        if self.kind in LOCAL_NODES:
+            return self.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+        raise ChainError("snapshots exist on local chains only")
+
+    def revert(self, snapshot_id: Any) -> None:
+        """Go back to ``snapshot_id``; the snapshot is used up."""
+        if self.kind == "embedded":
+            self._tester.revert_to_snapshot(snapshot_id)
+        elif self.kind in LOCAL_NODES:
+            self.w3.provider.make_request("evm_revert", [snapshot_id])  # type: ignore[arg-type]
+        else:
+            raise ChainError("snapshots exist on local chains only")
+
+    def close(self) -> None:
+        """Stop the node this connection started, if any."""
+        if self.node is not None:
+            self.node.stop()
+            self.node = None
+
+    def __enter__(self) -> Chain:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def embedded() -> Chain:
+    """A fresh in-process chain (eth-tester + py-evm) with ten funded dev accounts."""
+    from eth_tester import EthereumTester, PyEVMBackend
+    from web3.providers.eth_tester import EthereumTesterProvider
+
+    backend = PyEVMBackend()
+    tester = EthereumTester(backend)
+    w3 = Web3(EthereumTesterProvider(tester))
+    keys = [key.to_hex() if hasattr(key, "to_hex") else key for key in backend.account_keys]
+    accounts = [Account.from_key(key) for key in keys]
+    return Chain(w3, "embedded", accounts, _tester=tester)
+
+
+def url_accounts() -> list[LocalAccount]:
+    """Signers for a URL chain: ``$MEDLEDGER_PRIVATE_KEY``, or ``$MEDLEDGER_KEYSTORE`` decrypted
+    with ``$MEDLEDGER_KEYSTORE_PASSWORD``. None at all is allowed for read-only use."""
+    key = os.environ.get("MEDLEDGER_PRIVATE_KEY")
+    keystore = os.environ.get("MEDLEDGER_KEYSTORE")
+    if key:
+        return [load_key(key)]
+    if keystore:
+        return [load_keystore(Path(keystore), os.environ.get("MEDLEDGER_KEYSTORE_PASSWORD"))]
+    return []
+
+
+def load_key(key: str) -> LocalAccount:
+    """A signer from a hex private key, with an error that never repeats the key."""
+    try:
+        return Account.from_key(key.strip())
+    except Exception:  # noqa: BLE001 - the message of the underlying error may echo the key
+        raise ConfigurationError("the private key is not a valid 32-byte hex key") from None
+
+
+def load_keystore(path: Path, password: str | None) -> LocalAccount:
+    """A signer from an encrypted JSON keystore file (web3 secret storage)."""
+    if password is None:
+        raise ConfigurationError(f"keystore {path} needs a password (MEDLEDGER_KEYSTORE_PASSWORD)")
+    try:
+        encrypted = json.loads(path.read_text())
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read keystore {path}: {exc.strerror}") from None
+    except json.JSONDecodeError:
+        raise ConfigurationError(f"keystore {path} is not a JSON keystore file") from None
+    try:
+        key = Account.decrypt(encrypted, password)
+    except ValueError:
+        raise ConfigurationError(f"wrong password for keystore {path}") from None
+    return Account.from_key(key)
+
+
+def connect_url(url: str, accounts: list[LocalAccount] | None = None, timeout: float = 10.0) -> Chain:
+    """Connect to an ``http(s)://`` or ``ws(s)://`` RPC URL and check that it answers."""
+    if url.startswith(("http://", "https://")):
+        w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": timeout}))
+    elif url.startswith(("ws://", "wss://")):
+        from web3 import LegacyWebSocketProvider
+
+        w3 = Web3(LegacyWebSocketProvider(url, websocket_timeout=int(timeout)))
+    else:
+        raise ConfigurationError(
+            f"unknown chain {url!r}: use embedded, anvil, ganache or an http(s):// or ws(s):// URL"
+        )
+    try:
+        w3.eth.chain_id
+    except (Web3Exception, OSError, ValueError) as exc:
+        raise NodeNotRunning(f"no node answers at {url} ({type(exc).__name__})") from None
+    except Exception as exc:  # noqa: BLE001 - requests/websockets errors vary by transport
+        raise NodeNotRunning(f"no node answers at {url} ({type(exc).__name__})") from None
+    return Chain(w3, "url", accounts if accounts is not None else url_accounts())
+
+
+def connect_local(url: str, kind: Literal["anvil", "ganache"], node: LocalNode | None = None) -> Chain:
+    """Connect to a local node at ``url`` whose accounts are the dev accounts."""
+    chain = connect_url(url, accounts=dev_accounts())
+    chain.kind = kind
+    chain.node = node
+    return chain
+
+
+def connect(target: str = "embedded", **node_options: Any) -> Chain:
+    """Connect by name: ``embedded`` (the default), ``anvil`` or ``ganache`` (a new node started
+    from node_modules and stopped on close), or an RPC URL."""
+    if target == "embedded":
+        return embedded()
+    if target in LOCAL_NODES:
+        kind: Literal["anvil", "ganache"] = "anvil" if target == "anvil" else "ganache"
+        node = start_node(kind, **node_options)
+        try:
+            return connect_local(node.url, kind, node)
+        except BaseException:
+            node.stop()
+            raise
+    return connect_url(target)

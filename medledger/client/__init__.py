@@ -1,0 +1,5 @@
+"""medledger client library."""
+
+from medledger.client.facade import MedLedger
+
+__all__ = ["MedLedger"]

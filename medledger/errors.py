@@ -1,0 +1,325 @@
+"""One exception tree for medledger.
+
+Every failure a caller can meet is a :class:`MedLedgerError`. A revert with a custom error of the
+suite becomes the subclass of the same name (``CredentialAlreadyRevoked``, ...) with the error's
+arguments as attributes; each also sits under a category (:class:`NotAuthorized`,
+:class:`InvalidState`, :class:`InvalidArgument`, :class:`NotFound`) so callers can catch broadly.
+Node, connection, nonce and gas failures are wrapped too: no bare web3 exception gets out.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class MedLedgerError(Exception):
+    """Base of every medledger exception."""
+
+
+class ToolchainError(MedLedgerError):
+    """The compiler could not be found or run, or the sources do not compile."""
+
+
+class ConfigurationError(MedLedgerError):
+    """A setting, key, keystore or manifest is missing or wrong."""
+
+
+class InvalidInput(MedLedgerError, ValueError):
+    """An argument was rejected before anything was sent (bad address, bad date, ...)."""
+
+
+class ChainError(MedLedgerError):
+    """The node could not be reached or answered with an error."""
+
+
+class NodeNotRunning(ChainError):
+    """No node answers where one was expected."""
+
+
+class DeploymentError(MedLedgerError):
+    """The suite is not deployed on this chain, or its code does not match the manifest."""
+
+
+class TransactionError(MedLedgerError):
+    """A transaction could not be sent or mined (not a contract revert)."""
+
+
+class NonceError(TransactionError):
+    """The nonce was too low or already used: another sender is using the same account."""
+
+
+class GasError(TransactionError):
+    """Gas could not be estimated or the transaction ran out of gas."""
+
+
+class InsufficientFunds(TransactionError):
+    """The sender cannot pay for gas."""
+
+
+class TransactionFailed(TransactionError):
+    """The transaction was mined but failed with no revert data to decode."""
+
+
+# ─── Contract reverts ────────────────────────────────────────────────────────────────────────
+
+
+class ContractError(MedLedgerError):
+    """A contract call reverted. ``error_name`` and ``fields`` describe what the contract said."""
+
+    error_name: ClassVar[str] = ""
+
+    def __init__(self, fields: dict[str, Any] | None = None, message: str | None = None) -> None:
+        self.fields: dict[str, Any] = dict(fields or {})
+        for key, value in self.fields.items():
+            setattr(self, key, value)
+        name = self.error_name or type(self).__name__
+        if message is None:
+            shown = ", ".join(f"{k}={_show(v)}" for k, v in self.fields.items())
+            message = f"{name}({shown})"
+        super().__init__(message)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return str(value)
+
+
+class NotAuthorized(ContractError):
+    """The caller does not hold the role or relation the call needs."""
+
+
+class InvalidState(ContractError):
+    """The call is not allowed in the current state (already done, suspended, revoked, ...)."""
+
+
+class InvalidArgument(ContractError):
+    """An argument was rejected by the contract."""
+
+
+class NotFound(ContractError):
+    """The thing named does not exist on chain."""
+
+
+class Reverted(ContractError):
+    """A revert with a plain reason string, or with no data at all."""
+
+    reason: str
+
+
+class Panic(ContractError):
+    """A Solidity panic (assert, overflow, division by zero, ...): a bug, never a user mistake."""
+
+    code: int
+
+
+class UnknownContractError(ContractError):
+    """A custom error whose selector is not in medledger's ABIs."""
+
+    selector: str
+    data: bytes
+
+
+# ─── Errors of the suite: one class per custom error, named as in Solidity ─────────────────────
+
+
+class ZeroAddress(InvalidArgument):
+    """An address argument was the zero address."""
+
+
+class AccessControlUnauthorizedAccount(NotAuthorized):
+    """``account`` lacks ``neededRole`` (OpenZeppelin AccessControl)."""
+
+    account: str
+    neededRole: bytes
+
+
+class AccessControlBadConfirmation(InvalidArgument):
+    """renounceRole was called for another account (OpenZeppelin AccessControl)."""
+
+
+class AccessControlInvalidDefaultAdmin(InvalidArgument):
+    """``defaultAdmin`` is not a valid admin for the transfer."""
+
+    defaultAdmin: str
+
+
+class AccessControlEnforcedDefaultAdminRules(InvalidState):
+    """The admin role can only move through the two-step transfer."""
+
+
+class AccessControlEnforcedDefaultAdminDelay(InvalidState):
+    """The admin transfer or delay change is not due before ``schedule``."""
+
+    schedule: int
+
+
+class SafeCastOverflowedUintDowncast(InvalidArgument):
+    """A value did not fit the smaller integer type (OpenZeppelin SafeCast)."""
+
+    bits: int
+    value: int
+
+
+class InstitutionAlreadyAccredited(InvalidState):
+    institution: str
+
+
+class InstitutionNotAccredited(NotFound):
+    institution: str
+
+
+class InstitutionAlreadySuspended(InvalidState):
+    institution: str
+
+
+class InstitutionNotSuspended(InvalidState):
+    institution: str
+
+
+class NotAdminOrRegulator(NotAuthorized):
+    account: str
+
+
+class NotLicensingAuthority(NotAuthorized):
+    account: str
+
+
+class NotIssuerOrRegulator(NotAuthorized):
+    account: str
+    id: bytes
+
+
+class InvalidValidityWindow(InvalidArgument):
+    validFrom: int
+    validUntil: int
+    currentTime: int
+
+
+class SubjectNotInstitution(InvalidArgument):
+    subject: str
+
+
+class CredentialAlreadyIssued(InvalidState):
+    id: bytes
+
+
+class CredentialNotFound(NotFound):
+    id: bytes
+
+
+class CredentialAlreadyRevoked(InvalidState):
+    id: bytes
+
+
+class CredentialAlreadySuspended(InvalidState):
+    id: bytes
+
+
+class CredentialNotSuspended(InvalidState):
+    id: bytes
+
+
+class NotActiveInstitution(NotAuthorized):
+    account: str
+
+
+class EmploymentStateInvalid(InvalidState):
+    practitioner: str
+    institution: str
+
+
+class NotEmploymentParty(NotAuthorized):
+    account: str
+
+
+def _collect() -> dict[str, type[ContractError]]:
+    found: dict[str, type[ContractError]] = {}
+    pending: list[type[ContractError]] = [ContractError]
+    categories = {ContractError, NotAuthorized, InvalidState, InvalidArgument, NotFound}
+    while pending:
+        cls = pending.pop()
+        for sub in cls.__subclasses__():
+            pending.append(sub)
+            if sub not in categories and sub not in (Reverted, Panic, UnknownContractError):
+                found[sub.__name__] = sub
+    return found
+
+
+#: Custom error name → exception class, for every custom error the suite can revert with.
+CONTRACT_ERRORS: dict[str, type[ContractError]] = _collect()
+
+
+# ─── Decoding ──────────────────────────────────────────────────────────────────────────────────
+
+_PANIC_SELECTOR = bytes.fromhex("4e487b71")
+_ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")
+
+
+def _selector_table() -> dict[bytes, tuple[str, list[str], list[str]]]:
+    from eth_utils import keccak
+
+    from medledger.toolchain import ARTIFACTS_DIR, load_artifact
+
+    table: dict[bytes, tuple[str, list[str], list[str]]] = {}
+    for path in sorted(ARTIFACTS_DIR.glob("*.json")):
+        for item in load_artifact(path.stem)["abi"]:
+            if item["type"] != "error":
+                continue
+            types = [_abi_type(arg) for arg in item["inputs"]]
+            names = [arg["name"] or f"arg{i}" for i, arg in enumerate(item["inputs"])]
+            signature = f"{item['name']}({','.join(types)})"
+            table[keccak(text=signature)[:4]] = (item["name"], types, names)
+    return table
+
+
+def _abi_type(arg: dict[str, Any]) -> str:
+    kind: str = arg["type"]
+    if kind.startswith("tuple"):
+        inner = ",".join(_abi_type(c) for c in arg["components"])
+        return f"({inner}){kind[5:]}"
+    return kind
+
+
+_SELECTORS: dict[bytes, tuple[str, list[str], list[str]]] | None = None
+
+
+def decode_revert(data: bytes | str | None) -> ContractError:
+    """The typed exception for revert ``data`` (custom error, Error(string) or Panic(uint256))."""
+    global _SELECTORS
+    from eth_abi import decode
+    from eth_utils import to_checksum_address
+
+    if isinstance(data, str):
+        text = data[2:] if data.startswith("0x") else data
+        try:
+            data = bytes.fromhex(text)
+        except ValueError:
+            return Reverted({"reason": data}, message=f"reverted: {data}")
+    if not data:
+        return Reverted({"reason": ""}, message="reverted without a reason")
+    selector, body = data[:4], data[4:]
+    if selector == _ERROR_STRING_SELECTOR:
+        (reason,) = decode(["string"], body)
+        return Reverted({"reason": reason}, message=f"reverted: {reason}")
+    if selector == _PANIC_SELECTOR:
+        (code,) = decode(["uint256"], body)
+        return Panic({"code": code}, message=f"panic 0x{code:02x} (a contract bug, not a user mistake)")
+    if _SELECTORS is None:
+        _SELECTORS = _selector_table()
+    known = _SELECTORS.get(selector)
+    if known is None:
+        return UnknownContractError(
+            {"selector": "0x" + selector.hex(), "data": data},
+            message=f"unknown custom error 0x{selector.hex()}",
+        )
+    name, types, names = known
+    values = decode(types, body)
+    fields = {
+        field_name: to_checksum_address(value) if kind == "address" else value
+        for field_name, kind, value in zip(names, types, values, strict=True)
+    }
+    cls = CONTRACT_ERRORS.get(name)
+    if cls is None:
+        return UnknownContractError(fields | {"selector": "0x" + selector.hex()}, message=f"{name}")
+    return cls(fields)
