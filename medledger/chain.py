@@ -148,16 +148,16 @@ def start_node(
     state_file: Path | None = None,
     log_path: Path | None = None,
     timeout: float = 60.0,
-    detach: bool = False,
+    extra_args: list[str] | None = None,
     root: Path | None = None,
 ) -> LocalNode:
     """Start anvil or ganache from node_modules and wait until it answers.
 
-    ``detach`` leaves it running after this process exits (for ``medledger node start``);
-    otherwise call :meth:`LocalNode.stop`.
+    The node runs in its own session, so it outlives this process unless
+    :meth:`LocalNode.stop` is called (``medledger node start`` relies on that).
     """
     port = port or free_port()
-    cmd = node_command(kind, port, state_file, root)
+    cmd = node_command(kind, port, state_file, root) + list(extra_args or [])
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - owned by the child
     process = subprocess.Popen(
         cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True

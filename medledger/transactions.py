@@ -55,7 +55,8 @@ def revert_data(exc: BaseException) -> bytes | str | None:
     """The revert data a web3 exception carries, if any."""
     data = getattr(exc, "data", None)
     if isinstance(data, dict):
-        data = data.get("data")
+        # anvil and geth put the bytes under "data"; ganache under "result"
+        data = data.get("data") or data.get("result")
     if isinstance(data, str | bytes):
         return data
     return None

@@ -1,0 +1,102 @@
+"""Options every command takes, and the helpers commands share."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from medledger.cli.context import Session, open_session
+from medledger.transactions import Receipt
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def chain_options(function: F) -> F:
+    """Add ``--chain``, ``--account`` and ``--json``; pass a lazily opened ``session``."""
+
+    @click.option(
+        "--chain",
+        "chain_option",
+        default="node",
+        show_default=True,
+        envvar="MEDLEDGER_CHAIN",
+        help="`node` (the node from `medledger node start`) or an http(s):// / ws(s):// RPC URL.",
+    )
+    @click.option(
+        "--account",
+        "account_option",
+        default=None,
+        envvar="MEDLEDGER_ACCOUNT",
+        help="Who acts: a dev account index on a local node (default 0), or a keystore file "
+        "(password in MEDLEDGER_KEYSTORE_PASSWORD). On URL chains MEDLEDGER_PRIVATE_KEY also works.",
+    )
+    @json_option
+    @functools.wraps(function)
+    def wrapper(*args: Any, chain_option: str, account_option: str | None, **kwargs: Any) -> Any:
+        session = open_session(chain_option, account_option)
+        try:
+            return function(*args, session=session, **kwargs)
+        finally:
+            session.chain.close()
+
+    return wrapper  # type: ignore[return-value]
+
+
+def json_option(function: F) -> F:
+    """Add ``--json``: print machine-readable JSON instead of tables."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+        ctx.ensure_object(dict)
+        ctx.obj["json"] = ctx.obj.get("json") or value
+        return value
+
+    return click.option(
+        "--json", "as_json", is_flag=True, expose_value=False, callback=remember,
+        help="Print JSON instead of a table.",
+    )(function)  # fmt: skip
+
+
+def receipt_fields(receipt: Receipt) -> dict[str, Any]:
+    return {"tx_hash": receipt.tx_hash, "block": receipt.block_number, "gas_used": receipt.gas_used}
+
+
+def parse_time(text: str) -> int:
+    """A date (YYYY-MM-DD, UTC midnight), an ISO date-time, ``now``, or unix seconds."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    if text == "now":
+        return int(datetime.now(timezone.utc).timestamp())
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not a date: use YYYY-MM-DD, an ISO date-time, `now` or unix seconds"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp())
+
+
+def show_time(seconds: int) -> str:
+    if seconds == 0:
+        return "-"
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def document_hash(document: Path | None, given: str | None) -> bytes | str:
+    """The 32-byte hash of a document: sha256 of ``document``, or ``given`` as 0x-hex."""
+    if document is not None and given is not None:
+        raise click.UsageError("give either --document or --document-hash, not both")
+    if document is not None:
+        return hashlib.sha256(document.read_bytes()).digest()
+    return given or bytes(32)
+
+
+__all__ = ["Session", "chain_options", "json_option", "receipt_fields", "parse_time", "show_time"]

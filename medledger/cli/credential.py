@@ -1,0 +1,142 @@
+"""``medledger credential issue|suspend|reinstate|revoke|verify|show``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from medledger.cli.common import (
+    Session,
+    chain_options,
+    document_hash,
+    parse_time,
+    receipt_fields,
+    show_time,
+)
+from medledger.cli.output import emit
+from medledger.client.credentials import Credential, credential_id
+from medledger.errors import CredentialNotFound
+from medledger.types import CredentialKind, CredentialValidity
+
+KINDS = [k.name.lower() for k in CredentialKind]
+#: Exit status of `credential verify` when the check ran but the credential does not pass.
+NOT_VALID_EXIT = 3
+
+
+@click.group()
+def credential() -> None:
+    """Issue, suspend, revoke and verify practitioner and institution credentials."""
+
+
+@credential.command()
+@click.argument("subject")
+@click.option("--kind", type=click.Choice(KINDS), required=True)
+@click.option("--scope", type=click.IntRange(0, 2**64 - 1), default=0, show_default=True,
+              help="Code in the authority's code system (e.g. a specialty); 0 = general.")  # fmt: skip
+@click.option("--valid-from", "valid_from", default="now", show_default=True,
+              help="YYYY-MM-DD, ISO date-time, `now` or unix seconds.")  # fmt: skip
+@click.option("--valid-until", "valid_until", default=None, help="End of validity (exclusive).")
+@click.option("--days", type=click.IntRange(1, 36500), default=None, help="Or: valid for this many days.")
+@click.option("--document", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="The licence document; its sha256 is recorded.")  # fmt: skip
+@click.option("--document-hash", default=None, help="Or: the 32-byte document hash as 0x-hex.")
+@chain_options
+@click.pass_context
+def issue(
+    ctx: click.Context,
+    session: Session,
+    subject: str,
+    kind: str,
+    scope: int,
+    valid_from: str,
+    valid_until: str | None,
+    days: int | None,
+    document: Path | None,
+    document_hash: str | None,
+) -> None:
+    """Issue a credential of --kind to SUBJECT (licensing authority)."""
+    start = session.chain.now() if valid_from == "now" else parse_time(valid_from)
+    if (valid_until is None) == (days is None):
+        raise click.UsageError("give exactly one of --valid-until and --days")
+    end = start + days * 86400 if days is not None else parse_time(str(valid_until))
+    digest = _document_hash(document, document_hash)
+    issued = session.ledger().credentials.issue(
+        subject, kind, scope=scope, valid_from=start, valid_until=end, document_hash=digest
+    )
+    emit(
+        ctx,
+        {"credential_id": issued.id, "subject": subject, "kind": kind, "scope": scope,
+         "valid_from": show_time(start), "valid_until": show_time(end),
+         **receipt_fields(issued.receipt)},  # fmt: skip
+        title="credential issued",
+    )
+
+
+_document_hash = document_hash
+
+
+def _lifecycle_command(name: str, method: str, with_reason: bool, help_text: str) -> None:
+    @credential.command(name=name, help=help_text)
+    @click.argument("credential_id")
+    @click.option("--reason", type=click.IntRange(0, 65535), default=0, hidden=not with_reason,
+                  help="Reason code of the authority's rulebook.")  # fmt: skip
+    @chain_options
+    @click.pass_context
+    def command(ctx: click.Context, session: Session, credential_id: str, reason: int) -> None:
+        ledger = session.ledger()
+        args = (credential_id, reason) if with_reason else (credential_id,)
+        receipt = getattr(ledger.credentials, method)(*args)
+        fields = {"credential_id": credential_id, "status": ledger.credentials.get(credential_id).status}
+        if with_reason:
+            fields["reason"] = reason
+        emit(ctx, {**fields, **receipt_fields(receipt)}, title=f"credential {name}")
+
+
+_lifecycle_command("suspend", "suspend", True, "Suspend CREDENTIAL_ID (its issuer or a regulator).")
+_lifecycle_command("reinstate", "reinstate", False, "Lift a suspension (its issuer or a regulator).")
+_lifecycle_command("revoke", "revoke", True, "Revoke CREDENTIAL_ID for good (its issuer or a regulator).")
+
+
+@credential.command()
+@click.argument("subject")
+@click.option("--kind", type=click.Choice(KINDS), required=True)
+@click.option("--scope", type=click.IntRange(0, 2**64 - 1), default=0, show_default=True)
+@chain_options
+@click.pass_context
+def verify(ctx: click.Context, session: Session, subject: str, kind: str, scope: int) -> None:
+    """Is SUBJECT credentialed for --kind/--scope right now? Exit 0 if valid, 3 if not."""
+    ledger = session.ledger()
+    result = ledger.credentials.check(subject, kind, scope)
+    emit(
+        ctx,
+        {"subject": subject, "kind": kind, "scope": scope, "valid": result is CredentialValidity.VALID,
+         "result": result, "credential_id": credential_id(subject, kind, scope)},  # fmt: skip
+        title="credential check",
+    )
+    if result is not CredentialValidity.VALID:
+        ctx.exit(NOT_VALID_EXIT)
+
+
+@credential.command()
+@click.argument("credential_id")
+@chain_options
+@click.pass_context
+def show(ctx: click.Context, session: Session, credential_id: str) -> None:
+    """Show the stored credential CREDENTIAL_ID."""
+    record = session.ledger().credentials.get(credential_id)
+    if not record.exists:
+        raise CredentialNotFound({"id": record.id}, message=f"no credential {credential_id} was ever issued")
+    emit(ctx, _credential_fields(record), title="credential")
+
+
+def _credential_fields(record: Credential) -> dict[str, object]:
+    return {
+        "credential_id": record.id,
+        "kind": record.kind,
+        "status": record.status,
+        "issuer": record.issuer,
+        "valid_from": show_time(record.valid_from),
+        "valid_until": show_time(record.valid_until),
+        "document_hash": record.document_hash,
+    }
