@@ -31,7 +31,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 ARTIFACTS_DIR = PACKAGE_DIR / "artifacts"
 BRIDGE_SCRIPT = PACKAGE_DIR / "solc_bridge.js"
 
-_IMPORT_RE = re.compile(r"""^\s*import\s+(?:[^;]*?\s+from\s+)?["']([^"']+)["']\s*;""", re.MULTILINE)
+# An import directive starts a line or follows another top-level item (`;` or `}`).
+_IMPORT_RE = re.compile(r"""(?:^|[;}])\s*import\s+(?:[^;]*?\s+from\s+)?["']([^"']+)["']\s*;""", re.MULTILINE)
 _VERSION_RE = re.compile(r"Version:\s*(\d+\.\d+\.\d+)")
 
 

@@ -58,6 +58,11 @@ class CredentialsClient(SubClient):
 
     # ─── Credentials ─────────────────────────────────────────────────────────────────────
 
+    @staticmethod
+    def credential_id(subject: str, kind: CredentialKind | str, scope: int = 0) -> bytes:
+        """The id of ``subject``'s credential of ``kind`` and ``scope`` (computed locally)."""
+        return credential_id(subject, kind, scope)
+
     def issue(
         self,
         subject: str,

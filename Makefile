@@ -1,0 +1,44 @@
+# Two commands do all the set-up: `make demo` and `make test`. Both create .venv/ and
+# node_modules/ from the project's own files (pip + npm, nothing else) when missing or stale.
+
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3.10 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 10))' && { echo $$p; break; }; \
+	done)
+VENV := .venv
+PY := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.medledger-installed
+NPM_STAMP := node_modules/.medledger-installed
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test gas compile clean
+
+setup: $(PY_STAMP) $(NPM_STAMP)
+
+$(PY_STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: Python 3.10 or newer is needed (python3 --version)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+# --ignore-scripts: anvil's binary comes from its platform package (an optional dependency),
+# and ganache's native helpers have pure-JS fallbacks; no install script needs to run.
+$(NPM_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "error: Node.js 18+ with npm is needed"; exit 1; }
+	npm ci --no-audit --no-fund --ignore-scripts
+	@touch $@
+
+demo: setup
+	$(PY) scripts/demo.py
+
+test: setup
+	$(PY) -m pytest --chains all $(PYTEST_ARGS)
+
+gas: setup
+	$(PY) benchmarks/gas.py
+
+compile: setup
+	$(PY) -m medledger compile
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .hypothesis

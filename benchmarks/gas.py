@@ -1,0 +1,178 @@
+"""Gas per operation of the medledger suite, beside the floor each operation cannot go below.
+
+Runs on a fresh anvil (started and stopped here) in a fixed order, so every figure is
+deterministic. For each transaction the floor is computed from what the transaction itself
+touched, read back with anvil's prestate tracer:
+
+    21,000 intrinsic + calldata (16 per non-zero byte, 4 per zero byte)
+    + 2,600 per cold account called + 2,100 per storage slot accessed (cold)
+    + 20,000 per slot written from zero + 2,900 per slot rewritten
+    + logs (375 + 375 per topic + 8 per data byte)
+
+The ratio gas / floor shows the overhead of the code itself (dispatch, checks, memory); the
+goal is at most 1.3. A plain OpenZeppelin `grantRole` is measured in the same run as a baseline.
+
+    python benchmarks/gas.py            # print the table, write benchmarks/gas-snapshot.json
+    python benchmarks/gas.py --check    # also fail if a figure differs from the committed snapshot
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from medledger import chain as chainmod
+from medledger.client import MedLedger
+from medledger.deploy import deploy_suite
+from medledger.transactions import Receipt
+from medledger.types import InstitutionKind
+
+SNAPSHOT = Path(__file__).with_name("gas-snapshot.json")
+RATIO_GOAL = 1.3
+WARM_AT_START = 3  # sender, recipient and coinbase are warm from the start (EIP-2929, EIP-3651)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    operation: str
+    gas: int
+    floor: int
+    target: int | None  # the issue's ceiling for this operation, if any
+    baseline: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return self.gas / self.floor
+
+
+def calldata_cost(data: bytes) -> int:
+    return sum(16 if byte else 4 for byte in data)
+
+
+def floor_of(w3: Any, receipt: Receipt) -> int:
+    """The floor of a mined transaction, from its input, logs and touched state."""
+    tx = w3.eth.get_transaction(receipt.tx_hash)
+    touched = w3.provider.make_request(
+        "debug_traceTransaction", [receipt.tx_hash, {"tracer": "prestateTracer"}]
+    )["result"]
+    diff = w3.provider.make_request(
+        "debug_traceTransaction",
+        [receipt.tx_hash, {"tracer": "prestateTracer", "tracerConfig": {"diffMode": True}}],
+    )["result"]
+    accessed_slots = sum(len(account.get("storage", {})) for account in touched.values())
+    cold_accounts = max(0, len(touched) - WARM_AT_START)
+    new_slots = rewritten = 0
+    for address, post in diff["post"].items():
+        before = diff["pre"].get(address, {}).get("storage", {})
+        for slot, value in post.get("storage", {}).items():
+            if int(value, 16) == 0:
+                continue
+            if int(before.get(slot, "0x0"), 16) == 0:
+                new_slots += 1
+            else:
+                rewritten += 1
+    logs = sum(375 + 375 * len(log["topics"]) + 8 * len(log["data"]) for log in receipt.raw["logs"])
+    return (
+        21_000
+        + calldata_cost(bytes(tx["input"]))
+        + 2_600 * cold_accounts
+        + 2_100 * accessed_slots
+        + 20_000 * new_slots
+        + 2_900 * rewritten
+        + logs
+    )
+
+
+def run() -> list[Measurement]:
+    with chainmod.connect("anvil") as chain:
+        a = chain.accounts
+        admin_account, regulator, authority, hospital, doctor, nurse = a[0], a[1], a[2], a[3], a[4], a[5]
+        deployment = deploy_suite(chain, admin_account)
+        admin = MedLedger(chain.w3, deployment, admin_account)
+        issuer = admin.using(authority)
+        now = chain.now()
+        year = 365 * 86400
+        results: list[Measurement] = []
+
+        def measure(operation: str, action: Callable[[], Receipt], target: int | None = None,
+                    baseline: str = "") -> Receipt:  # fmt: skip
+            receipt = action()
+            results.append(Measurement(operation, receipt.gas_used, floor_of(chain.w3, receipt), target, baseline))
+            return receipt
+
+        measure("grantRole (OpenZeppelin baseline)", lambda: admin.consortium.add_regulator(regulator.address))
+        admin.consortium.add_licensing_authority(authority.address)
+        grant_gas = results[0].gas
+        measure("accredit institution", lambda: admin.consortium.accredit(
+            hospital.address, InstitutionKind.HOSPITAL, b"\x11" * 32), 80_000,
+            f"grantRole {grant_gas:,}")  # fmt: skip
+
+        def issue(subject: str, kind: str) -> Receipt:
+            return issuer.credentials.issue(
+                subject, kind, valid_from=now, valid_until=now + year, document_hash=b"\x42" * 32
+            ).receipt
+
+        measure("issue credential", lambda: issue(doctor.address, "licence"), 100_000,
+                f"EAS attest ~298,000; grantRole {grant_gas:,}")  # fmt: skip
+        licence = issuer.credentials.credential_id(doctor.address, "licence", 0)
+        measure("suspend credential", lambda: issuer.credentials.suspend(licence, 7), 40_000)
+        measure("reinstate credential", lambda: issuer.credentials.reinstate(licence), 40_000)
+        measure("revoke credential", lambda: admin.using(regulator).credentials.revoke(licence, 9), 40_000)
+        measure("reissue over a revoked credential", lambda: issue(doctor.address, "licence"), 100_000)
+        measure("suspend institution", lambda: admin.consortium.suspend(hospital.address, 3), 40_000)
+        measure("reinstate institution", lambda: admin.consortium.reinstate(hospital.address), 40_000)
+        clinic = admin.using(hospital)
+        measure("offer employment", lambda: clinic.credentials.offer_employment(nurse.address))
+        measure("accept employment", lambda: admin.using(nurse).credentials.accept_employment(hospital.address))
+        measure("end employment", lambda: clinic.credentials.end_employment(nurse.address, hospital.address))
+        return results
+
+
+def render(results: list[Measurement], previous: dict[str, int]) -> Table:
+    table = Table(title="medledger gas per operation (anvil, shanghai bytecode)")
+    for column in ("operation", "gas", "floor", "ratio", "target", "vs snapshot", "compare with"):
+        table.add_column(column, justify="left" if column in ("operation", "compare with") else "right")
+    for m in results:
+        before = previous.get(m.operation)
+        delta = "new" if before is None else f"{m.gas - before:+,}"
+        within = m.target is None or m.gas <= m.target
+        ratio_style = "green" if m.ratio <= RATIO_GOAL else "red"
+        table.add_row(
+            m.operation, f"{m.gas:,}", f"{m.floor:,}", f"[{ratio_style}]{m.ratio:.2f}x[/]",
+            "-" if m.target is None else f"[{'green' if within else 'red'}]≤ {m.target:,}[/]",
+            delta, m.baseline,
+        )  # fmt: skip
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="fail if figures differ from the snapshot")
+    args = parser.parse_args(argv)
+    previous: dict[str, int] = json.loads(SNAPSHOT.read_text()) if SNAPSHOT.is_file() else {}
+    results = run()
+    Console(width=150).print(render(results, previous))
+    current = {m.operation: m.gas for m in results}
+    over = [m.operation for m in results if m.target is not None and m.gas > m.target]
+    if over:
+        print(f"over target: {', '.join(over)}", file=sys.stderr)
+        return 1
+    if args.check:
+        if current != previous:
+            print("gas differs from benchmarks/gas-snapshot.json: run benchmarks/gas.py and commit", file=sys.stderr)
+            return 1
+        return 0
+    SNAPSHOT.write_text(json.dumps(current, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Shared fixtures.
+
+Contract tests run on the embedded chain by default. ``--chains embedded,anvil,ganache`` (or
+``--chains all``) runs them on local nodes too: the nodes are started here, once per session,
+and always stopped. Each test runs inside a chain snapshot, so tests never see each other's state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from eth_account.signers.local import LocalAccount
+
+from medledger import chain as chainmod
+from medledger.chain import Chain
+from medledger.client import MedLedger
+from medledger.deploy import Deployment, deploy_suite
+from medledger.types import InstitutionKind
+
+ALL_CHAINS = ("embedded", "anvil", "ganache")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--chains",
+        default="embedded",
+        help="comma-separated chains for contract tests: embedded, anvil, ganache, or all",
+    )
+
+
+def _chains(config: pytest.Config) -> list[str]:
+    raw = str(config.getoption("--chains"))
+    names = list(ALL_CHAINS) if raw == "all" else [n.strip() for n in raw.split(",") if n.strip()]
+    unknown = [n for n in names if n not in ALL_CHAINS]
+    if unknown:
+        raise pytest.UsageError(f"unknown chain(s) {unknown}; choose from {ALL_CHAINS} or all")
+    return names
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "chain" in metafunc.fixturenames:
+        names = _chains(metafunc.config)
+        params = [
+            pytest.param(n, id=n, marks=[pytest.mark.nodes] if n != "embedded" else []) for n in names
+        ]
+        metafunc.parametrize("chain", params, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def chain(request: pytest.FixtureRequest) -> Iterator[Chain]:
+    """A chain of the parametrized kind, for the whole session."""
+    with chainmod.connect(request.param) as connected:
+        yield connected
+
+
+@dataclass
+class Actors:
+    """Named dev accounts with the roles the base fixture gives them."""
+
+    admin: LocalAccount  # consortium admin and deployer
+    regulator: LocalAccount
+    authority: LocalAccount  # a licensing authority
+    hospital: LocalAccount  # accredited hospital
+    pharmacy: LocalAccount  # accredited pharmacy
+    doctor: LocalAccount  # no credential yet
+    nurse: LocalAccount
+    outsider: LocalAccount  # holds nothing
+    authority2: LocalAccount  # a second licensing authority
+    spare: LocalAccount
+
+
+@dataclass
+class Suite:
+    chain: Chain
+    deployment: Deployment
+    actors: Actors
+
+    def ledger(self, signer: LocalAccount) -> MedLedger:
+        return MedLedger(self.chain.w3, self.deployment, signer)
+
+
+@pytest.fixture(scope="session")
+def base_suite(chain: Chain) -> Suite:
+    """The suite deployed once per chain, with regulator, authorities and two institutions."""
+    a = chain.accounts
+    actors = Actors(*a[:10])
+    deployment = deploy_suite(chain, actors.admin)
+    admin = MedLedger(chain.w3, deployment, actors.admin)
+    admin.consortium.add_regulator(actors.regulator.address)
+    admin.consortium.add_licensing_authority(actors.authority.address)
+    admin.consortium.add_licensing_authority(actors.authority2.address)
+    admin.consortium.accredit(actors.hospital.address, InstitutionKind.HOSPITAL, b"\x11" * 32)
+    admin.consortium.accredit(actors.pharmacy.address, InstitutionKind.PHARMACY, b"\x22" * 32)
+    return Suite(chain, deployment, actors)
+
+
+@pytest.fixture
+def suite(base_suite: Suite) -> Iterator[Suite]:
+    """``base_suite`` inside a snapshot that is reverted after the test."""
+    snapshot = base_suite.chain.snapshot()
+    try:
+        yield base_suite
+    finally:
+        base_suite.chain.revert(snapshot)
+
+
+@pytest.fixture
+def actors(suite: Suite) -> Actors:
+    return suite.actors
