@@ -1,0 +1,162 @@
+"""The medledger command line, against a real persistent node, in-process and as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from medledger.chain import dev_accounts
+from medledger.cli import cli
+from medledger.cli.context import pid_alive
+
+ACCOUNTS = [a.address for a in dev_accounts()]
+ADMIN, REGULATOR, AUTHORITY, HOSPITAL, DOCTOR, OUTSIDER = ACCOUNTS[:6]
+SECRETS = [a.key.hex().removeprefix("0x") for a in dev_accounts()]
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    home = tmp_path_factory.mktemp("medledger-home")
+    environment = {"MEDLEDGER_HOME": str(home), "MEDLEDGER_DEPLOYMENTS": str(home / "deployments")}
+    yield environment
+    node_file = home / "node.json"
+    if node_file.is_file():  # a failing test must not leave a node behind
+        pid = json.loads(node_file.read_text())["pid"]
+        if pid_alive(pid):
+            os.killpg(pid, signal.SIGKILL)
+
+
+def run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def run_json(env: dict[str, str], *args: str) -> dict:
+    code, out, err = run(env, *args, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def assert_user_error(code: int, out: str, err: str, fragment: str) -> None:
+    assert code == 1
+    assert err.startswith("error: ") and fragment in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in out + err
+    assert not any(secret in out + err for secret in SECRETS)
+
+
+def _leaf_commands(group: click.Group, prefix: tuple[str, ...] = ()):
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _leaf_commands(command, (*prefix, name))
+        else:
+            yield (*prefix, name), command
+
+
+LEAVES = list(_leaf_commands(cli))
+
+
+@pytest.mark.parametrize("path", [p for p, _ in LEAVES], ids=lambda p: " ".join(p))
+def test_every_command_has_help_and_json(path):
+    result = CliRunner().invoke(cli, [*path, "--help"])
+    assert result.exit_code == 0
+    assert "--json" in result.output
+    if path[0] not in ("node", "compile"):
+        assert "--chain" in result.output
+
+
+def test_without_a_node_the_cli_says_how_to_start_one(env):
+    assert_user_error(*run(env, "institution", "show", HOSPITAL), "medledger node start")
+
+
+def test_the_embedded_chain_is_refused_with_the_reason(env):
+    assert_user_error(*run(env, "institution", "show", HOSPITAL, "--chain", "embedded"), "one process")
+
+
+def test_full_credential_flow_with_a_persistent_node(env):
+    started = run_json(env, "node", "start")
+    try:
+        assert started["status"] == "running"
+        _flow(env)
+        run_json(env, "node", "stop")
+        run_json(env, "node", "start")
+        # state survived the restart: the revoked licence is still revoked
+        code, out, _ = run(env, "credential", "verify", DOCTOR, "--kind", "licence", "--json")
+        assert code == 3 and json.loads(out)["result"] == "revoked"
+    finally:
+        run(env, "node", "stop")
+    assert run_json(env, "node", "status")["status"] == "stopped"
+
+
+def _flow(env: dict[str, str]) -> None:
+    assert_user_error(*run(env, "institution", "show", HOSPITAL), "medledger deploy")
+    deployed = run_json(env, "deploy")
+    assert {row["contract"] for row in deployed} == {"ConsortiumRegistry", "CredentialRegistry"}
+    assert run_json(env, "deploy") == deployed  # reused, not redeployed
+
+    run_json(env, "consortium", "add-authority", AUTHORITY)
+    run_json(env, "consortium", "add-regulator", REGULATOR)
+    roles = run_json(env, "consortium", "show", "--check", AUTHORITY)
+    assert roles["licensing_authority"] is True and roles["regulator"] is False
+
+    run_json(env, "institution", "accredit", HOSPITAL, "--kind", "hospital")
+    shown = run_json(env, "institution", "show", HOSPITAL)
+    assert shown["status"] == "active" and shown["kind"] == "hospital"
+    assert_user_error(*run(env, "institution", "accredit", HOSPITAL, "--kind", "clinic"),
+                      "InstitutionAlreadyAccredited")  # fmt: skip
+    assert_user_error(*run(env, "institution", "accredit", "0x1234", "--kind", "clinic"),
+                      "is not an Ethereum address")  # fmt: skip
+    assert_user_error(*run(env, "institution", "accredit", OUTSIDER, "--kind", "lab", "--account", "5"),
+                      "AccessControlUnauthorizedAccount")  # fmt: skip
+
+    issued = run_json(env, "credential", "issue", DOCTOR, "--kind", "licence", "--days", "365", "--account", "2")
+    credential = issued["credential_id"]
+    assert_user_error(*run(env, "credential", "issue", DOCTOR, "--kind", "nurse", "--days", "30",
+                           "--account", "5"), "NotLicensingAuthority")  # fmt: skip
+    code, out, _ = run(env, "credential", "verify", DOCTOR, "--kind", "licence", "--json")
+    assert code == 0 and json.loads(out)["valid"] is True
+
+    suspended = run_json(env, "credential", "suspend", credential, "--reason", "4", "--account", "1")
+    assert suspended["status"] == "suspended"
+    code, out, _ = run(env, "credential", "verify", DOCTOR, "--kind", "licence", "--json")
+    assert code == 3 and json.loads(out)["result"] == "suspended"
+    assert_user_error(*run(env, "credential", "suspend", credential, "--account", "2"), "CredentialAlreadySuspended")
+    run_json(env, "credential", "reinstate", credential, "--account", "2")
+    run_json(env, "credential", "revoke", credential, "--reason", "9", "--account", "2")
+    assert run_json(env, "credential", "show", credential)["status"] == "revoked"
+
+    assert_user_error(*run(env, "credential", "show", "0x" + "00" * 32), "no credential")
+    assert_user_error(*run(env, "credential", "show", "0x12"), "must be 32 bytes")
+    assert_user_error(*run(env, "credential", "revoke", "0x" + "ab" * 32, "--account", "2"), "CredentialNotFound")
+    assert_user_error(*run(env, "institution", "show", HOSPITAL, "--account", "99"), "out of range")
+
+
+def test_bad_option_values_are_usage_errors_not_tracebacks(env):
+    result = CliRunner().invoke(cli, ["credential", "issue", DOCTOR, "--kind", "wizard", "--days", "1"], env=env)
+    assert result.exit_code == 2 and "wizard" in result.stderr and "Traceback" not in result.output
+
+
+def test_as_a_subprocess_a_user_mistake_is_one_line_on_stderr(env):
+    done = subprocess.run(
+        [sys.executable, "-m", "medledger", "credential", "verify", "0xnot-an-address", "--kind", "licence"],
+        capture_output=True, text=True, env={**os.environ, **env}, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_compile_check_passes_on_committed_artifacts():
+    result = CliRunner().invoke(cli, ["compile", "--check", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert {r["contract"] for r in rows} == {"ConsortiumRegistry", "CredentialRegistry"}
+    assert all(r["evm"] == "shanghai" for r in rows)
