@@ -16,7 +16,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -272,7 +272,7 @@ def url_accounts() -> list[LocalAccount]:
 def load_key(key: str) -> LocalAccount:
     """A signer from a hex private key, with an error that never repeats the key."""
     try:
-        return Account.from_key(key.strip())
+        return cast(LocalAccount, Account.from_key(key.strip()))
     except Exception:  # noqa: BLE001 - the message of the underlying error may echo the key
         raise ConfigurationError("the private key is not a valid 32-byte hex key") from None
 
@@ -291,7 +291,7 @@ def load_keystore(path: Path, password: str | None) -> LocalAccount:
         key = Account.decrypt(encrypted, password)
     except ValueError:
         raise ConfigurationError(f"wrong password for keystore {path}") from None
-    return Account.from_key(key)
+    return cast(LocalAccount, Account.from_key(key))
 
 
 def connect_url(url: str, accounts: list[LocalAccount] | None = None, timeout: float = 10.0) -> Chain:
@@ -299,9 +299,9 @@ def connect_url(url: str, accounts: list[LocalAccount] | None = None, timeout: f
     if url.startswith(("http://", "https://")):
         w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": timeout}))
     elif url.startswith(("ws://", "wss://")):
-        from web3 import LegacyWebSocketProvider
+        from medledger.providers import SyncWebSocketProvider
 
-        w3 = Web3(LegacyWebSocketProvider(url, websocket_timeout=int(timeout)))
+        w3 = Web3(SyncWebSocketProvider(url, timeout=timeout))
     else:
         raise ConfigurationError(
             f"unknown chain {url!r}: use embedded, anvil, ganache or an http(s):// or ws(s):// URL"

@@ -295,7 +295,7 @@ def decode_revert(data: bytes | str | None) -> ContractError:
         try:
             data = bytes.fromhex(text)
         except ValueError:
-            return Reverted({"reason": data}, message=f"reverted: {data}")
+            return Reverted({"reason": text}, message=f"reverted: {text}")
     if not data:
         return Reverted({"reason": ""}, message="reverted without a reason")
     selector, body = data[:4], data[4:]

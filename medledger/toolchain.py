@@ -118,10 +118,10 @@ def find_compiler(explicit: str | os.PathLike[str] | None = None, root: Path | N
                 )
             return Compiler(path, source)
 
-    import solcx  # imported late: it reads ~/.solcx at import time
+    from solcx.install import get_executable  # imported late: it reads ~/.solcx at import time
 
     try:
-        installed = solcx.get_executable(SOLC_VERSION)
+        installed = get_executable(SOLC_VERSION)
     except Exception:  # solcx raises SolcNotInstalled, or OSError for a missing home
         installed = None
     if installed is not None and _binary_version(str(installed)) == SOLC_VERSION:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import ast
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
+
+from eth_typing import ChecksumAddress
 
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
@@ -24,7 +26,7 @@ from web3.exceptions import (
     Web3Exception,
     Web3RPCError,
 )
-from web3.types import TxParams, TxReceipt
+from web3.types import Nonce, TxParams, TxReceipt
 
 from medledger.errors import (
     ChainError,
@@ -144,7 +146,7 @@ class Transactor:
             return {"gasPrice": 0}
         if self._fee_mode == "legacy":
             return {"gasPrice": int(self.w3.eth.gas_price)}
-        base_fee = int(self.w3.eth.get_block("latest")["baseFeePerGas"])  # type: ignore[typeddict-item]
+        base_fee = int(self.w3.eth.get_block("latest")["baseFeePerGas"])
         try:
             tip = int(self.w3.eth.max_priority_fee)
         except Exception:  # noqa: BLE001 - nodes without eth_maxPriorityFeePerGas
@@ -167,7 +169,7 @@ class Transactor:
     def call(self, function: ContractFunction, sender: str | None = None) -> Any:
         """Run a view; a revert becomes a typed error."""
         try:
-            return function.call({"from": sender} if sender else None)  # type: ignore[arg-type]
+            return function.call({"from": cast(ChecksumAddress, sender)} if sender else None)
         except Exception as exc:  # noqa: BLE001 - every failure is translated
             raise translate(exc) from None
 
@@ -188,7 +190,7 @@ class Transactor:
             **self._fees(),  # type: ignore[typeddict-item]
         }
         try:
-            params["nonce"] = self._next_nonce(signer.address)  # type: ignore[typeddict-unknown-key]
+            params["nonce"] = Nonce(self._next_nonce(signer.address))
             tx = function.build_transaction(params)
             return self._send_raw(tx, signer)
         except Exception as exc:  # noqa: BLE001 - the node's nonce is the truth after any failure

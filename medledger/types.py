@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import TypeVar
+
+_E = TypeVar("_E", bound="_Named")
 
 
 class _Named(IntEnum):
     @classmethod
-    def parse(cls, text: str | int) -> _Named:
+    def parse(cls: type[_E], text: str | int) -> _E:
         """The member named ``text`` (any case, ``-`` or ``_``) or numbered ``text``."""
         from medledger.errors import InvalidInput
 

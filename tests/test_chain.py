@@ -117,3 +117,13 @@ def test_embedded_chain_moves_time_and_snapshots():
     assert c.now() >= before + 3600
     c.revert(snap)
     assert c.now() < before + 3600
+
+
+def test_a_websocket_url_works_like_http():
+    node = chainmod.start_node("anvil")
+    try:
+        over_ws = chainmod.connect_url(node.url.replace("http://", "ws://"), accounts=[])
+        assert over_ws.chain_id == 31337
+        assert over_ws.w3.eth.block_number == 0
+    finally:
+        node.stop()

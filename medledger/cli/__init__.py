@@ -7,7 +7,6 @@ A user mistake ends in one line on stderr and a non-zero exit, never a traceback
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
 import click
@@ -66,4 +65,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

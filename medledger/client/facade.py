@@ -6,6 +6,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
 
@@ -48,7 +49,8 @@ class MedLedger:
         return MedLedger(self.w3, self.deployment, signer, transactor=self.transactor)
 
     def contract(self, name: str) -> Contract:
-        return self.w3.eth.contract(address=self.deployment.address(name), abi=load_artifact(name)["abi"])
+        address = to_checksum_address(self.deployment.address(name))
+        return self.w3.eth.contract(address=address, abi=load_artifact(name)["abi"])
 
     @cached_property
     def consortium(self) -> ConsortiumClient:
