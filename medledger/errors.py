@@ -256,20 +256,26 @@ _PANIC_SELECTOR = bytes.fromhex("4e487b71")
 _ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")
 
 
-def _selector_table() -> dict[bytes, tuple[str, list[str], list[str]]]:
+def _selector_table() -> dict[bytes, tuple[str, list[str], list[str], str]]:
+    """selector → (error name, argument types, argument names, NatSpec notice)."""
+    import json
+
     from eth_utils import keccak
 
     from medledger.toolchain import ARTIFACTS_DIR, load_artifact
 
-    table: dict[bytes, tuple[str, list[str], list[str]]] = {}
+    table: dict[bytes, tuple[str, list[str], list[str], str]] = {}
     for path in sorted(ARTIFACTS_DIR.glob("*.json")):
-        for item in load_artifact(path.stem)["abi"]:
+        artifact = load_artifact(path.stem)
+        userdoc = json.loads(artifact["metadata"])["output"].get("userdoc", {}).get("errors", {})
+        for item in artifact["abi"]:
             if item["type"] != "error":
                 continue
             types = [_abi_type(arg) for arg in item["inputs"]]
             names = [arg["name"] or f"arg{i}" for i, arg in enumerate(item["inputs"])]
             signature = f"{item['name']}({','.join(types)})"
-            table[keccak(text=signature)[:4]] = (item["name"], types, names)
+            notice = next((doc["notice"] for doc in userdoc.get(signature, []) if "notice" in doc), "")
+            table[keccak(text=signature)[:4]] = (item["name"], types, names, notice)
     return table
 
 
@@ -281,7 +287,7 @@ def _abi_type(arg: dict[str, Any]) -> str:
     return kind
 
 
-_SELECTORS: dict[bytes, tuple[str, list[str], list[str]]] | None = None
+_SELECTORS: dict[bytes, tuple[str, list[str], list[str], str]] | None = None
 
 
 def decode_revert(data: bytes | str | None) -> ContractError:
@@ -313,13 +319,44 @@ def decode_revert(data: bytes | str | None) -> ContractError:
             {"selector": "0x" + selector.hex(), "data": data},
             message=f"unknown custom error 0x{selector.hex()}",
         )
-    name, types, names = known
+    name, types, names, notice = known
     values = decode(types, body)
     fields = {
         field_name: to_checksum_address(value) if kind == "address" else value
         for field_name, kind, value in zip(names, types, values, strict=True)
     }
+    notice = notice or _LIBRARY_NOTICES.get(name, "")
+    shown = {k: _role_name(v) if k == "neededRole" else v for k, v in fields.items()}
+    message = f"{name}: {_fill(notice, shown)}" if notice else None
     cls = CONTRACT_ERRORS.get(name)
     if cls is None:
-        return UnknownContractError(fields | {"selector": "0x" + selector.hex()}, message=f"{name}")
-    return cls(fields)
+        return UnknownContractError(fields | {"selector": "0x" + selector.hex()}, message=message or name)
+    return cls(fields, message=message)
+
+
+#: Notices for OpenZeppelin errors, whose NatSpec is developer documentation only.
+_LIBRARY_NOTICES = {
+    "AccessControlUnauthorizedAccount": "`account` lacks the role `neededRole`.",
+    "AccessControlBadConfirmation": "an account can only renounce its own roles.",
+    "AccessControlEnforcedDefaultAdminRules": "the admin role moves only by the two-step admin transfer.",
+    "AccessControlEnforcedDefaultAdminDelay": "the admin transfer cannot complete before `schedule`.",
+    "AccessControlInvalidDefaultAdmin": "`defaultAdmin` cannot take the admin role.",
+}
+
+
+def _role_name(role: bytes) -> str:
+    from eth_utils import keccak
+
+    names = {
+        bytes(32): "consortium admin",
+        keccak(text="medledger.role.regulator"): "regulator",
+        keccak(text="medledger.role.licensing-authority"): "licensing authority",
+    }
+    return names.get(role, "0x" + role.hex())
+
+
+def _fill(notice: str, fields: dict[str, Any]) -> str:
+    """The NatSpec notice with each `field` replaced by its value."""
+    for key, value in fields.items():
+        notice = notice.replace(f"`{key}`", _show(value))
+    return notice

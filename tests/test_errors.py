@@ -76,3 +76,18 @@ def test_empty_revert_data_is_a_plain_revert():
 def test_every_medledger_error_is_catchable_by_the_base_class():
     for cls in [*errors.CONTRACT_ERRORS.values(), errors.NonceError, errors.NodeNotRunning, errors.InvalidInput]:
         assert issubclass(cls, errors.MedLedgerError)
+
+
+def test_messages_come_from_the_natspec_notice_with_the_values_filled_in():
+    data = keccak(text="InvalidValidityWindow(uint40,uint40,uint40)")[:4] + encode(["uint40"] * 3, [5, 4, 6])
+    assert str(errors.decode_revert(data)) == "InvalidValidityWindow: The window [5, 4) is empty or already over at 6."
+
+
+def test_role_hashes_are_named_in_access_control_messages():
+    role = keccak(text="medledger.role.licensing-authority")
+    data = keccak(text="AccessControlUnauthorizedAccount(address,bytes32)")[:4] + encode(
+        ["address", "bytes32"], ["0x" + "ab" * 20, role]
+    )
+    exc = errors.decode_revert(data)
+    assert "lacks the role licensing authority" in str(exc)
+    assert exc.neededRole == role  # the field keeps the raw value

@@ -31,7 +31,7 @@ interface ICredentialRegistry {
     /// @notice `account` is neither the issuer of credential `id` nor a regulator.
     error NotIssuerOrRegulator(address account, bytes32 id);
 
-    /// @notice The window [validFrom, validUntil) is empty or already over at `currentTime`.
+    /// @notice The window [`validFrom`, `validUntil`) is empty or already over at `currentTime`.
     error InvalidValidityWindow(uint40 validFrom, uint40 validUntil, uint40 currentTime);
 
     /// @notice An accreditation credential can only be issued to an accredited institution.
