@@ -103,7 +103,7 @@ def translate(exc: BaseException) -> MedLedgerError:
     lowered = message.lower()
     if "nonce" in lowered:
         return NonceError(f"nonce rejected by the node: {message}")
-    if "insufficient funds" in lowered:
+    if "insufficient funds" in lowered or "cannot afford" in lowered:
         return InsufficientFunds(f"the sender cannot pay for gas: {message}")
     if "gas" in lowered and ("exceed" in lowered or "out of gas" in lowered or "intrinsic" in lowered):
         return GasError(message)
