@@ -21,11 +21,14 @@ $(PY_STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	@touch $@
 
+# `npm install` with the committed lock installs exactly the locked versions. Not `npm ci`: npm
+# records only this platform's anvil binary package in the lock, and `npm ci` then refuses the
+# lock for missing the other platforms' optional packages (npm/cli#4828, #8320).
 # --ignore-scripts: anvil's binary comes from its platform package (an optional dependency),
 # and ganache's native helpers have pure-JS fallbacks; no install script needs to run.
 $(NPM_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null || { echo "error: Node.js 18+ with npm is needed"; exit 1; }
-	npm ci --no-audit --no-fund --ignore-scripts
+	npm install --no-audit --no-fund --ignore-scripts
 	@touch $@
 
 demo: setup
