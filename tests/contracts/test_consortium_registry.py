@@ -83,7 +83,7 @@ def test_accredit_records_an_active_member_and_emits_event(ledger, address):
     assert (event.institution, event.kind, event.profileHash) == (address("spare"), InstitutionKind.LAB, PROFILE)
 
 
-@pytest.mark.parametrize("caller", ["regulator", "authority", "hospital", "outsider"])
+@pytest.mark.parametrize("caller", ["regulator", "outsider"])
 def test_accredit_by_non_admin_is_rejected(ledger, address, caller):
     with pytest.raises(errors.AccessControlUnauthorizedAccount) as exc:
         ledger(caller).consortium.accredit(address("spare"), "clinic", PROFILE)
@@ -116,14 +116,12 @@ def test_accredit_zero_address_is_rejected_by_the_contract(ledger):
 @pytest.mark.parametrize(
     ("account", "kind", "profile"),
     [
-        ("0x1234", "lab", PROFILE),  # malformed address
-        ("spare", "veterinary", PROFILE),  # unknown kind
-        ("spare", 7, PROFILE),  # kind number out of range
-        ("spare", "lab", b"\x01" * 31),  # short profile hash
-        ("spare", "lab", "0x" + "ab" * 33),  # long hex profile hash
-        ("spare", "lab", "zz" * 32),  # not hex
+        ("0x1234", "lab", PROFILE),
+        ("spare", 7, PROFILE),
+        ("spare", "lab", b"\x01" * 31),
+        ("spare", "lab", "0x" + "zz" * 32),
     ],
-    ids=["bad-address", "unknown-kind", "kind-out-of-range", "short-hash", "long-hash", "non-hex-hash"],
+    ids=["malformed-address", "kind-out-of-range", "short-profile-hash", "non-hex-profile-hash"],
 )
 def test_accredit_rejects_malformed_arguments_before_sending(ledger, address, account, kind, profile):
     target = address(account) if account == "spare" else account
@@ -135,8 +133,7 @@ def test_accredit_rejects_malformed_arguments_before_sending(ledger, address, ac
 # ─── suspendInstitution ──────────────────────────────────────────────────────────────────────
 
 
-@pytest.mark.parametrize("suspender", ["admin", "regulator"])
-@pytest.mark.parametrize("reason", [0, 65535])
+@pytest.mark.parametrize(("suspender", "reason"), [("admin", 0), ("regulator", 65535)])
 def test_suspend_fails_every_membership_check_and_emits_event(ledger, address, suspender, reason):
     ml = ledger(suspender)
     receipt = ml.consortium.suspend(address("hospital"), reason)
@@ -151,7 +148,7 @@ def test_suspend_fails_every_membership_check_and_emits_event(ledger, address, s
     assert (event.institution, event.by, event.reasonCode) == (address("hospital"), address(suspender), reason)
 
 
-@pytest.mark.parametrize("caller", ["authority", "hospital", "pharmacy", "outsider"])
+@pytest.mark.parametrize("caller", ["authority", "pharmacy"])
 def test_suspend_by_neither_admin_nor_regulator_is_rejected(ledger, address, caller):
     with pytest.raises(errors.NotAdminOrRegulator) as exc:
         ledger(caller).consortium.suspend(address("hospital"), 1)
@@ -171,20 +168,19 @@ def test_suspend_a_suspended_institution_is_rejected(ledger, address):
     assert status_of(regulator, address("hospital")) is InstitutionStatus.SUSPENDED
 
 
-@pytest.mark.parametrize("account", ["outsider", "doctor"])
-def test_suspend_a_never_accredited_account_is_not_found(ledger, address, account):
+def test_suspend_a_never_accredited_account_is_not_found(ledger, address):
     with pytest.raises(errors.InstitutionNotAccredited) as exc:
-        ledger("regulator").consortium.suspend(address(account), 1)
+        ledger("regulator").consortium.suspend(address("doctor"), 1)
 
-    assert exc.value.institution == address(account)
+    assert exc.value.institution == address("doctor")
     assert isinstance(exc.value, errors.NotFound)
-    assert status_of(ledger("regulator"), address(account)) is InstitutionStatus.NONE
+    assert status_of(ledger("regulator"), address("doctor")) is InstitutionStatus.NONE
 
 
 @pytest.mark.parametrize(
     ("account", "reason"),
-    [("hospital", -1), ("hospital", 65536), ("hospital", True), ("0xnothex", 1)],
-    ids=["negative-reason", "reason-too-large", "bool-reason", "bad-address"],
+    [("hospital", -1), ("hospital", 65536), ("0xnothex", 1)],
+    ids=["negative-reason", "reason-too-large", "malformed-address"],
 )
 def test_suspend_rejects_malformed_arguments_before_sending(ledger, address, account, reason):
     target = address(account) if account == "hospital" else account
@@ -210,7 +206,7 @@ def test_reinstate_restores_membership_and_emits_event(ledger, address, reinstat
     assert (event.institution, event.by) == (address("pharmacy"), address(reinstater))
 
 
-@pytest.mark.parametrize("caller", ["authority", "pharmacy", "outsider"])
+@pytest.mark.parametrize("caller", ["pharmacy", "outsider"])
 def test_reinstate_by_neither_admin_nor_regulator_is_rejected(ledger, address, caller):
     ledger("admin").consortium.suspend(address("pharmacy"))
 
@@ -244,19 +240,24 @@ def test_reinstate_rejects_a_malformed_address_before_sending(ledger):
 
 # ─── Roles: grantRole / revokeRole ───────────────────────────────────────────────────────────
 
-GRANTS = pytest.mark.parametrize(
-    ("grant", "revoke", "holds", "role"),
-    [
-        ("add_regulator", "remove_regulator", "is_regulator", REGULATOR_ROLE),
-        (
-            "add_licensing_authority",
-            "remove_licensing_authority",
-            "is_licensing_authority",
-            LICENSING_AUTHORITY_ROLE,
-        ),
-    ],
+#: (role name in the client's method names, role id, the actor holding it in the base fixture)
+ROLES = pytest.mark.parametrize(
+    ("role_name", "role", "holder"),
+    [("regulator", REGULATOR_ROLE, "regulator"), ("licensing_authority", LICENSING_AUTHORITY_ROLE, "authority")],
     ids=["regulator", "licensing-authority"],
 )
+
+
+def grant(ml: MedLedger, role_name: str, account: str) -> Receipt:
+    return getattr(ml.consortium, f"add_{role_name}")(account)
+
+
+def revoke(ml: MedLedger, role_name: str, account: str) -> Receipt:
+    return getattr(ml.consortium, f"remove_{role_name}")(account)
+
+
+def holds(ml: MedLedger, role_name: str, account: str) -> bool:
+    return bool(getattr(ml.consortium, f"is_{role_name}")(account))
 
 
 def test_role_ids_are_the_hashes_of_their_names(ledger):
@@ -274,39 +275,50 @@ def test_fixture_roles_are_in_place(ledger, address):
     assert not consortium.is_licensing_authority(address("regulator"))
 
 
-@GRANTS
-def test_admin_grants_role_and_event_is_emitted(ledger, address, grant, revoke, holds, role):
+@ROLES
+def test_admin_grants_role_and_event_is_emitted(ledger, address, role_name, role, holder):
     admin = ledger("admin")
-    receipt = getattr(admin.consortium, grant)(address("spare"))
+    receipt = grant(admin, role_name, address("spare"))
 
-    assert getattr(admin.consortium, holds)(address("spare"))
+    assert holds(admin, role_name, address("spare"))
     (event,) = events(admin, receipt, "RoleGranted")
     assert (event.role, event.account, event.sender) == (role, address("spare"), address("admin"))
 
 
-@GRANTS
-def test_admin_revokes_role_and_event_is_emitted(ledger, address, grant, revoke, holds, role):
+@ROLES
+def test_admin_revokes_role_and_event_is_emitted(ledger, address, role_name, role, holder):
     admin = ledger("admin")
-    getattr(admin.consortium, grant)(address("spare"))
+    receipt = revoke(admin, role_name, address(holder))
 
-    receipt = getattr(admin.consortium, revoke)(address("spare"))
-
-    assert not getattr(admin.consortium, holds)(address("spare"))
+    assert not holds(admin, role_name, address(holder))
     (event,) = events(admin, receipt, "RoleRevoked")
-    assert (event.role, event.account, event.sender) == (role, address("spare"), address("admin"))
+    assert (event.role, event.account, event.sender) == (role, address(holder), address("admin"))
 
 
-@GRANTS
-@pytest.mark.parametrize("caller", ["regulator", "authority", "outsider"])
-def test_role_grant_by_non_admin_is_rejected(ledger, address, grant, revoke, holds, role, caller):
+def test_a_new_regulator_can_suspend(ledger, address):
+    ledger("admin").consortium.add_regulator(address("spare"))
+    ledger("spare").consortium.suspend(address("hospital"), 9)
+    assert status_of(ledger("spare"), address("hospital")) is InstitutionStatus.SUSPENDED
+
+
+def test_a_removed_regulator_can_no_longer_suspend(ledger, address):
+    ledger("admin").consortium.remove_regulator(address("regulator"))
+    with pytest.raises(errors.NotAdminOrRegulator):
+        ledger("regulator").consortium.suspend(address("hospital"), 9)
+    assert status_of(ledger("regulator"), address("hospital")) is InstitutionStatus.ACTIVE
+
+
+@ROLES
+def test_role_grant_by_non_admin_is_rejected(ledger, address, role_name, role, holder):
+    # The holder of the role itself cannot pass it on: only the admin administers roles.
     with pytest.raises(errors.AccessControlUnauthorizedAccount) as exc:
-        getattr(ledger(caller).consortium, grant)(address("spare"))
+        grant(ledger(holder), role_name, address("spare"))
 
-    assert (exc.value.account, exc.value.neededRole) == (address(caller), DEFAULT_ADMIN_ROLE)
-    assert not getattr(ledger("admin").consortium, holds)(address("spare"))
+    assert (exc.value.account, exc.value.neededRole) == (address(holder), DEFAULT_ADMIN_ROLE)
+    assert not holds(ledger("admin"), role_name, address("spare"))
 
 
-@pytest.mark.parametrize("caller", ["regulator", "authority2", "outsider"])
+@pytest.mark.parametrize("caller", ["regulator", "authority2"])
 def test_role_revoke_by_non_admin_is_rejected(ledger, address, caller):
     with pytest.raises(errors.AccessControlUnauthorizedAccount) as exc:
         ledger(caller).consortium.remove_licensing_authority(address("authority"))
@@ -315,46 +327,26 @@ def test_role_revoke_by_non_admin_is_rejected(ledger, address, caller):
     assert ledger("admin").consortium.is_licensing_authority(address("authority"))
 
 
-@GRANTS
-def test_granting_a_held_role_changes_nothing_and_emits_no_event(ledger, address, grant, revoke, holds, role):
+def test_granting_a_held_role_changes_nothing_and_emits_no_event(ledger, address):
     admin = ledger("admin")
-    getattr(admin.consortium, grant)(address("spare"))
-
-    receipt = getattr(admin.consortium, grant)(address("spare"))
+    receipt = admin.consortium.add_regulator(address("regulator"))
 
     assert events(admin, receipt, "RoleGranted") == []
-    assert getattr(admin.consortium, holds)(address("spare"))
+    assert admin.consortium.is_regulator(address("regulator"))
 
 
-@GRANTS
-def test_revoking_a_role_not_held_changes_nothing_and_emits_no_event(
-    ledger, address, grant, revoke, holds, role
-):
+def test_revoking_a_role_not_held_changes_nothing_and_emits_no_event(ledger, address):
     admin = ledger("admin")
-    receipt = getattr(admin.consortium, revoke)(address("outsider"))
+    receipt = admin.consortium.remove_licensing_authority(address("outsider"))
 
     assert events(admin, receipt, "RoleRevoked") == []
-    assert not getattr(admin.consortium, holds)(address("outsider"))
+    assert not admin.consortium.is_licensing_authority(address("outsider"))
 
 
-@GRANTS
-@pytest.mark.parametrize("account", ["0x", "0x" + "g" * 40, 42])
-def test_role_changes_reject_a_malformed_address_before_sending(ledger, grant, revoke, holds, role, account):
+@pytest.mark.parametrize("method", ["add_regulator", "remove_regulator", "add_licensing_authority"])
+def test_role_changes_reject_a_malformed_address_before_sending(ledger, method):
     with pytest.raises(errors.InvalidInput):
-        getattr(ledger("admin").consortium, grant)(account)
-    with pytest.raises(errors.InvalidInput):
-        getattr(ledger("admin").consortium, revoke)(account)
-
-
-def test_a_new_regulator_can_suspend_and_a_removed_one_cannot(ledger, address):
-    admin, spare = ledger("admin"), ledger("spare")
-    admin.consortium.add_regulator(address("spare"))
-    spare.consortium.suspend(address("hospital"), 9)
-    admin.consortium.remove_regulator(address("spare"))
-
-    with pytest.raises(errors.NotAdminOrRegulator):
-        spare.consortium.reinstate(address("hospital"))
-    assert status_of(admin, address("hospital")) is InstitutionStatus.SUSPENDED
+        getattr(ledger("admin").consortium, method)("0x" + "g" * 40)
 
 
 def test_admin_role_cannot_be_granted_directly(ledger, address):
@@ -417,14 +409,11 @@ def test_after_the_transfer_only_the_new_admin_administers(suite, ledger, addres
     assert exc.value.account == address("admin")
     with pytest.raises(errors.NotAdminOrRegulator):
         old.suspend(address("hospital"))
-
     new.accredit(address("outsider"), "lab")
-    new.suspend(address("hospital"))
     assert new.is_member(address("outsider"), "lab")
-    assert status_of(ledger("outsider"), address("hospital")) is InstitutionStatus.SUSPENDED
 
 
-@pytest.mark.parametrize("caller", ["regulator", "outsider", "spare"])
+@pytest.mark.parametrize("caller", ["regulator", "spare"])
 def test_begin_admin_transfer_by_non_admin_is_rejected(ledger, address, caller):
     with pytest.raises(errors.AccessControlUnauthorizedAccount) as exc:
         ledger(caller).consortium.begin_admin_transfer(address(caller))
@@ -475,23 +464,22 @@ def test_begin_admin_transfer_rejects_a_malformed_address_before_sending(ledger)
 # ─── Views ───────────────────────────────────────────────────────────────────────────────────
 
 
-@pytest.mark.parametrize(
-    ("account", "kind", "expected"),
-    [
-        ("hospital", InstitutionKind.HOSPITAL, True),
-        ("hospital", InstitutionKind.PHARMACY, False),
-        ("hospital", InstitutionKind.CLINIC, False),
-        ("pharmacy", InstitutionKind.PHARMACY, True),
-        ("pharmacy", InstitutionKind.HOSPITAL, False),
-        ("outsider", InstitutionKind.HOSPITAL, False),  # never accredited: kind 0 must not match
-        ("regulator", InstitutionKind.HOSPITAL, False),
-    ],
-)
-def test_is_member_requires_an_active_institution_of_that_kind(ledger, address, account, kind, expected):
-    assert ledger("outsider").consortium.is_member(address(account), kind) is expected
+def test_is_member_requires_an_active_institution_of_that_kind(ledger, address):
+    consortium = ledger("outsider").consortium
+    expected = {
+        ("hospital", InstitutionKind.HOSPITAL): True,
+        ("hospital", InstitutionKind.PHARMACY): False,
+        ("hospital", InstitutionKind.CLINIC): False,
+        ("pharmacy", InstitutionKind.PHARMACY): True,
+        ("pharmacy", InstitutionKind.HOSPITAL): False,
+        ("outsider", InstitutionKind.HOSPITAL): False,  # never accredited: its zero kind must not match
+        ("regulator", InstitutionKind.HOSPITAL): False,
+    }
+    actual = {(name, kind): consortium.is_member(address(name), kind) for name, kind in expected}
+    assert actual == expected
 
 
-def test_is_member_accepts_kind_names(ledger, address):
+def test_is_member_accepts_kind_names_and_numbers(ledger, address):
     consortium = ledger("outsider").consortium
     assert consortium.is_member(address("pharmacy"), "Pharmacy")
     assert consortium.is_member(address("pharmacy"), 3)
@@ -499,20 +487,10 @@ def test_is_member_accepts_kind_names(ledger, address):
         consortium.is_member(address("pharmacy"), "chemist")
 
 
-@pytest.mark.parametrize(("account", "expected"), [("hospital", True), ("pharmacy", True), ("doctor", False)])
-def test_is_active_institution_is_true_for_accredited_active_members(ledger, address, account, expected):
-    assert is_active_institution(ledger("outsider"), address(account)) is expected
-
-
-def test_suspended_institution_fails_membership_views_until_reinstated(ledger, address):
-    regulator = ledger("regulator")
-    regulator.consortium.suspend(address("hospital"), 4)
-    assert not regulator.consortium.is_member(address("hospital"), "hospital")
-    assert not is_active_institution(regulator, address("hospital"))
-
-    regulator.consortium.reinstate(address("hospital"))
-    assert regulator.consortium.is_member(address("hospital"), "hospital")
-    assert is_active_institution(regulator, address("hospital"))
+def test_is_active_institution_is_true_for_accredited_active_members_only(ledger, address):
+    viewer = ledger("outsider")
+    actual = {name: is_active_institution(viewer, address(name)) for name in ("hospital", "pharmacy", "doctor")}
+    assert actual == {"hospital": True, "pharmacy": True, "doctor": False}
 
 
 def test_institution_of_a_never_accredited_account_is_empty(ledger, address):

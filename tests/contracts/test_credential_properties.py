@@ -19,12 +19,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cache
 
+import eth_tester  # noqa: F401 - see below
 import pytest
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, rule
 
 from medledger import errors
 from medledger.chain import Chain, embedded
@@ -46,7 +47,7 @@ ZERO_ADDRESS = "0x" + "00" * 20
 NAMES = ("admin", "regulator", "authority", "hospital", "pharmacy", "doctor", "nurse", "outsider", "authority2")
 AUTHORITIES = ("authority", "authority2")
 INSTITUTIONS = ("hospital", "pharmacy")  # accredited at setup
-SUBJECTS = ("doctor", "nurse", "hospital")
+SUBJECTS = ("doctor", "hospital")  # the hospital may hold an accreditation, the doctor not
 SCOPES = (0, 1)
 NEVER_ISSUED_SCOPE = 2**64 - 1  # no rule issues with it
 
@@ -153,20 +154,37 @@ def issue_error(
 
 @dataclass(frozen=True)
 class Window:
-    """A validity window relative to the time of the issuing transaction."""
+    """A validity window, relative to the block time of the issuing transaction."""
 
-    start: int  # seconds after the transaction (negative: already started)
-    length: int  # validUntil - validFrom (zero or negative: an empty window)
+    ends_in: int  # validUntil - block time (zero or less: already over)
+    length: int  # validUntil - validFrom (zero or less: empty; more than ends_in: starts later)
+
+    def at(self, tx_time: int) -> tuple[int, int]:
+        """(validFrom, validUntil) for a transaction at ``tx_time``."""
+        valid_until = tx_time + self.ends_in
+        return valid_until - self.length, valid_until
 
 
-near = st.integers(-5, 5)
 windows = st.builds(
     Window,
-    start=st.one_of(near, st.integers(-2 * DAY, 2 * DAY)),
-    length=st.one_of(near, st.integers(1, 3 * DAY)),
+    ends_in=st.one_of(st.integers(-2, 10), st.integers(1, 3 * DAY)),
+    length=st.one_of(st.integers(-1, 10), st.integers(1, 4 * DAY)),
 )
 time_steps = st.one_of(st.integers(1, 5), st.integers(6, 3 * DAY))
 kinds = st.sampled_from(CredentialKind)
+documents = st.binary(min_size=32, max_size=32)
+# Who calls suspend / reinstate / revoke, relative to the credential: half of the time a caller
+# who may, half of the time one who may not.
+managers = st.one_of(
+    st.sampled_from(("issuer", "regulator")),
+    st.sampled_from(("other authority", "outsider", "admin")),
+)
+
+STATUS_AFTER = {
+    "suspend": CredentialStatus.SUSPENDED,
+    "reinstate": CredentialStatus.ACTIVE,
+    "revoke": CredentialStatus.REVOKED,
+}
 
 
 @dataclass(frozen=True)
@@ -185,7 +203,7 @@ class Observation:
 class CredentialLifecycle(RuleBasedStateMachine):
     """Random issue / suspend / reinstate / revoke / role / institution / time sequences."""
 
-    issued = Bundle("issued")  # keys issued at least once
+    keys = Bundle("keys")  # keys of credentials issued at least once, and one never issued
 
     def __init__(self) -> None:
         super().__init__()
@@ -194,6 +212,7 @@ class CredentialLifecycle(RuleBasedStateMachine):
         self.snapshot = self.chain.snapshot()
         self.ledgers = self.world.ledgers()
         self.reader = self.ledgers["outsider"]
+        self.names = {self.world.address(name): name for name in NAMES}
         # The model: stored credentials, licensing authorities, institution statuses.
         self.credentials: dict[Key, Credential] = {}
         self.authorities: set[str] = set(AUTHORITIES)
@@ -209,16 +228,19 @@ class CredentialLifecycle(RuleBasedStateMachine):
         return credential_id(self.world.address(subject), kind, scope)
 
     def stored(self, key: Key) -> Credential:
+        """The model's credential ``key``, as ``credentials.get`` must return it."""
         return self.credentials.get(key) or never_issued(self.key_id(key))
-
-    def name_of(self, address: str) -> str:
-        return next(name for name in NAMES if self.world.address(name) == address)
 
     def check(self, key: Key) -> CredentialValidity:
         subject, kind, scope = key
         return self.reader.credentials.check(self.world.address(subject), kind, scope)
 
+    def expected_check(self, key: Key, now: int) -> CredentialValidity:
+        authorities = {self.world.address(name) for name in self.authorities}
+        return expected_validity(self.stored(key), now, authorities)
+
     def observe(self, extra: Iterable[Key] = ()) -> Observation:
+        """The chain's view of every modelled credential (and ``extra``), the roles and institutions."""
         consortium, credentials = self.reader.consortium, self.reader.credentials
         keys = sorted({*self.credentials, *extra})
         return Observation(
@@ -232,13 +254,27 @@ class CredentialLifecycle(RuleBasedStateMachine):
             },
         )
 
+    def predict(self, extra: Iterable[Key] = ()) -> Observation:
+        """What ``observe`` must return according to the model."""
+        now = self.chain.now()
+        keys = sorted({*self.credentials, *extra})
+        return Observation(
+            credentials={key: (self.stored(key), self.expected_check(key, now)) for key in keys},
+            licensing_authorities={name: name in self.authorities for name in AUTHORITIES},
+            regulator=True,
+            institutions=dict(self.institutions),
+        )
+
     def assert_rejected(self, error: type[errors.ContractError], action: Action, *keys: Key) -> None:
-        """``action`` raises exactly ``error`` and changes nothing observable."""
-        before = self.observe(keys)
+        """``action`` raises exactly ``error`` and changes nothing observable.
+
+        The state before the call is the model's: the invariant and the postcondition of every
+        successful call keep the chain equal to it, and a rejected call leaves the model alone.
+        """
         with pytest.raises(errors.ContractError) as raised:
             action()
         assert type(raised.value) is error
-        assert self.observe(keys) == before
+        assert self.observe(keys) == self.predict(keys)
 
     def tx_time(self) -> int:
         """Block time of the next transaction (see ``world``)."""
@@ -246,35 +282,39 @@ class CredentialLifecycle(RuleBasedStateMachine):
 
     # ─── Credentials ─────────────────────────────────────────────────────────────────────
 
+    @initialize(target=keys, subject=st.sampled_from(SUBJECTS), kind=kinds)
+    def never_issued_key(self, subject: str, kind: CredentialKind) -> Key:
+        return (subject, kind, NEVER_ISSUED_SCOPE)
+
     @rule(
-        target=issued,
-        issuer=st.sampled_from(("authority", "authority2", "regulator", "outsider")),
+        target=keys,
+        issuer=st.sampled_from(AUTHORITIES),
         subject=st.sampled_from(SUBJECTS),
         kind=kinds,
         scope=st.sampled_from(SCOPES),
         window=windows,
-        document=st.binary(min_size=32, max_size=32),
+        document=documents,
     )
     def issue(
         self, issuer: str, subject: str, kind: CredentialKind, scope: int, window: Window, document: bytes
     ) -> object:
-        return self._issue(issuer, (subject, kind, scope), window, document)
+        key = (subject, kind, scope)
+        return key if self.try_issue(issuer, key, window, document) else multiple()
 
     @rule(
-        target=issued,
-        issuer=st.sampled_from(AUTHORITIES),
-        key=issued,
+        issuer=st.sampled_from((*AUTHORITIES, "regulator", "outsider")),
+        key=keys,
         window=windows,
-        document=st.binary(min_size=32, max_size=32),
+        document=documents,
     )
-    def reissue(self, issuer: str, key: Key, window: Window, document: bytes) -> object:
-        return self._issue(issuer, key, window, document)
+    def reissue(self, issuer: str, key: Key, window: Window, document: bytes) -> None:
+        self.try_issue(issuer, key, window, document)
 
-    def _issue(self, issuer: str, key: Key, window: Window, document: bytes) -> object:
+    def try_issue(self, issuer: str, key: Key, window: Window, document: bytes) -> bool:
+        """Issue credential ``key`` as ``issuer``, or see it rejected; True if it was issued."""
         subject, kind, scope = key
         tx_time = self.tx_time()
-        valid_from = tx_time + window.start
-        valid_until = valid_from + window.length
+        valid_from, valid_until = window.at(tx_time)
         error = issue_error(
             by_authority=issuer in self.authorities,
             kind=kind,
@@ -285,7 +325,7 @@ class CredentialLifecycle(RuleBasedStateMachine):
             tx_time=tx_time,
         )
 
-        def action() -> object:
+        def send() -> IssuedCredential:
             return self.ledgers[issuer].credentials.issue(
                 self.world.address(subject),
                 kind,
@@ -296,56 +336,45 @@ class CredentialLifecycle(RuleBasedStateMachine):
             )
 
         if error is not None:
-            self.assert_rejected(error, action, key)
-            return multiple()
-        issued = action()
+            self.assert_rejected(error, send, key)
+            return False
+        issued = send()
         assert issued.id == self.key_id(key)
         self.credentials[key] = Credential(
-            issued.id,
-            self.world.address(issuer),
-            valid_from,
-            valid_until,
-            kind,
-            CredentialStatus.ACTIVE,
-            document,
+            issued.id, self.world.address(issuer), valid_from, valid_until, kind, CredentialStatus.ACTIVE, document
         )
-        return key
+        assert self.reader.credentials.get(issued.id) == self.credentials[key]
+        return True
 
-    @rule(
-        action=st.sampled_from(("suspend", "reinstate", "revoke")),
-        key=issued,
-        caller=st.sampled_from(("issuer", "regulator", "other authority", "outsider", "admin")),
-    )
+    @rule(key=keys, caller=managers)
+    def suspend(self, key: Key, caller: str) -> None:
+        self.manage("suspend", key, caller)
+
+    @rule(key=keys, caller=managers)
+    def reinstate(self, key: Key, caller: str) -> None:
+        self.manage("reinstate", key, caller)
+
+    @rule(key=keys, caller=managers)
+    def revoke(self, key: Key, caller: str) -> None:
+        self.manage("revoke", key, caller)
+
     def manage(self, action: str, key: Key, caller: str) -> None:
         stored = self.stored(key)
-        issuer = self.name_of(stored.issuer)
+        issuer = self.names.get(stored.issuer, "authority")  # never issued: any authority will do
         if caller == "issuer":
             caller = issuer
         elif caller == "other authority":
             caller = next(name for name in AUTHORITIES if name != issuer)
-        self._manage(action, key, caller)
 
-    @rule(
-        action=st.sampled_from(("suspend", "reinstate", "revoke")),
-        subject=st.sampled_from(SUBJECTS),
-        kind=kinds,
-        caller=st.sampled_from(("authority", "regulator", "outsider")),
-    )
-    def manage_never_issued(self, action: str, subject: str, kind: CredentialKind, caller: str) -> None:
-        self._manage(action, (subject, kind, NEVER_ISSUED_SCOPE), caller)
-
-    def _manage(self, action: str, key: Key, caller: str) -> None:
-        stored = self.stored(key)
-        status = stored.status
-        if status is CredentialStatus.NONE:
+        if stored.status is CredentialStatus.NONE:
             error: type[errors.ContractError] | None = errors.CredentialNotFound
-        elif self.world.address(caller) != stored.issuer and caller != "regulator":
+        elif caller not in (issuer, "regulator"):  # the issuer may manage it even after losing the role
             error = errors.NotIssuerOrRegulator
-        elif status is CredentialStatus.REVOKED:
+        elif stored.status is CredentialStatus.REVOKED:
             error = errors.CredentialAlreadyRevoked
-        elif action == "suspend" and status is CredentialStatus.SUSPENDED:
+        elif action == "suspend" and stored.status is CredentialStatus.SUSPENDED:
             error = errors.CredentialAlreadySuspended
-        elif action == "reinstate" and status is not CredentialStatus.SUSPENDED:
+        elif action == "reinstate" and stored.status is not CredentialStatus.SUSPENDED:
             error = errors.CredentialNotSuspended
         else:
             error = None
@@ -357,20 +386,12 @@ class CredentialLifecycle(RuleBasedStateMachine):
             self.assert_rejected(error, send, key)
             return
         send()
-        new_status = {
-            "suspend": CredentialStatus.SUSPENDED,
-            "reinstate": CredentialStatus.ACTIVE,
-            "revoke": CredentialStatus.REVOKED,
-        }[action]
-        self.credentials[key] = replace(stored, status=new_status)
+        self.credentials[key] = replace(stored, status=STATUS_AFTER[action])
+        assert self.reader.credentials.get(stored.id) == self.credentials[key]
 
     # ─── Consortium ──────────────────────────────────────────────────────────────────────
 
-    @rule(
-        authority=st.sampled_from(AUTHORITIES),
-        grant=st.booleans(),
-        caller=st.sampled_from(("admin", "outsider", "regulator")),
-    )
+    @rule(authority=st.sampled_from(AUTHORITIES), grant=st.booleans(), caller=st.sampled_from(("admin", "outsider")))
     def set_licensing_role(self, authority: str, grant: bool, caller: str) -> None:
         consortium = self.ledgers[caller].consortium
         change = consortium.add_licensing_authority if grant else consortium.remove_licensing_authority
@@ -386,11 +407,12 @@ class CredentialLifecycle(RuleBasedStateMachine):
             self.authorities.add(authority)
         else:
             self.authorities.discard(authority)
+        assert self.reader.consortium.is_licensing_authority(self.world.address(authority)) is grant
 
     @rule(
         institution=st.sampled_from((*INSTITUTIONS, "nurse")),  # the nurse was never accredited
         suspend=st.booleans(),
-        caller=st.sampled_from(("admin", "regulator", "outsider", "authority")),
+        caller=st.sampled_from(("admin", "regulator", "outsider")),
     )
     def set_institution_status(self, institution: str, suspend: bool, caller: str) -> None:
         status = self.institutions.get(institution, InstitutionStatus.NONE)
@@ -415,6 +437,7 @@ class CredentialLifecycle(RuleBasedStateMachine):
             return
         send()
         self.institutions[institution] = InstitutionStatus.SUSPENDED if suspend else InstitutionStatus.ACTIVE
+        assert self.reader.consortium.institution(self.world.address(institution)).status is self.institutions[institution]
 
     @rule(seconds=time_steps)
     def advance_time(self, seconds: int) -> None:
@@ -427,9 +450,8 @@ class CredentialLifecycle(RuleBasedStateMachine):
     @invariant()
     def check_follows_the_model(self) -> None:
         now = self.chain.now()
-        authorities = {self.world.address(name) for name in self.authorities}
         for key, stored in self.credentials.items():
-            expected = expected_validity(stored, now, authorities)
+            expected = self.expected_check(key, now)
             assert self.check(key) is expected, (key, stored, now)
             subject, kind, scope = key
             is_valid = self.reader.credentials.is_valid(self.world.address(subject), kind, scope)
@@ -451,8 +473,7 @@ def test_check_after_issue_follows_the_window(window: Window, later: int) -> Non
         authority = w.ledgers()["authority"].credentials
         doctor = w.address("doctor")
         tx_time = w.chain.now() + 1
-        valid_from = tx_time + window.start
-        valid_until = valid_from + window.length
+        valid_from, valid_until = window.at(tx_time)
 
         def issue() -> IssuedCredential:
             return authority.issue(doctor, "licence", valid_from=valid_from, valid_until=valid_until)
