@@ -65,10 +65,3 @@ class SubClient:
             raise ConfigurationError("no signing account: pass an account to send transactions")
         function = self.contract.get_function_by_name(name)(*args)
         return self._ledger.transactor.send(function, signer)
-
-    def _estimate(self, name: str, *args: Any) -> int:
-        signer = self._ledger.signer
-        if signer is None:
-            raise ConfigurationError("no signing account: pass an account to estimate gas")
-        function = self.contract.get_function_by_name(name)(*args)
-        return self._ledger.transactor.estimate(function, signer)

@@ -29,7 +29,9 @@ Ledger = Callable[[str], MedLedger]
 
 @pytest.fixture
 def ledger(suite) -> Ledger:
-    """``ledger("regulator")``: the suite acting as that actor. One transactor for all, so nonces agree."""
+    """``ledger("regulator")``: the suite acting as that actor.
+
+    All share one transactor, so the nonces of an account stay coherent within a test."""
     root = suite.ledger(suite.actors.admin)
     cache: dict[str, MedLedger] = {}
 
@@ -80,7 +82,11 @@ def test_accredit_records_an_active_member_and_emits_event(ledger, address):
     assert is_active_institution(admin, address("spare"))
     assert admin.consortium.is_member(address("spare"), "lab")
     (event,) = events(admin, receipt, "InstitutionAccredited")
-    assert (event.institution, event.kind, event.profileHash) == (address("spare"), InstitutionKind.LAB, PROFILE)
+    assert (event.institution, event.kind, event.profileHash) == (
+        address("spare"),
+        InstitutionKind.LAB,
+        PROFILE,
+    )
 
 
 @pytest.mark.parametrize("caller", ["regulator", "outsider"])
@@ -145,7 +151,11 @@ def test_suspend_fails_every_membership_check_and_emits_event(ledger, address, s
     assert not is_active_institution(ml, address("hospital"))
     assert ml.consortium.is_member(address("pharmacy"), "pharmacy")  # others are untouched
     (event,) = events(ml, receipt, "InstitutionSuspended")
-    assert (event.institution, event.by, event.reasonCode) == (address("hospital"), address(suspender), reason)
+    assert (event.institution, event.by, event.reasonCode) == (
+        address("hospital"),
+        address(suspender),
+        reason,
+    )
 
 
 @pytest.mark.parametrize("caller", ["authority", "pharmacy"])
@@ -243,7 +253,10 @@ def test_reinstate_rejects_a_malformed_address_before_sending(ledger):
 #: (role name in the client's method names, role id, the actor holding it in the base fixture)
 ROLES = pytest.mark.parametrize(
     ("role_name", "role", "holder"),
-    [("regulator", REGULATOR_ROLE, "regulator"), ("licensing_authority", LICENSING_AUTHORITY_ROLE, "authority")],
+    [
+        ("regulator", REGULATOR_ROLE, "regulator"),
+        ("licensing_authority", LICENSING_AUTHORITY_ROLE, "authority"),
+    ],
     ids=["regulator", "licensing-authority"],
 )
 
@@ -352,10 +365,10 @@ def test_role_changes_reject_a_malformed_address_before_sending(ledger, method):
 def test_admin_role_cannot_be_granted_directly(ledger, address):
     """The admin role only moves through the two-step transfer."""
     admin = ledger("admin")
-    grant = admin.consortium.contract.functions.grantRole(DEFAULT_ADMIN_ROLE, address("spare"))
+    direct_grant = admin.consortium.contract.functions.grantRole(DEFAULT_ADMIN_ROLE, address("spare"))
 
     with pytest.raises(errors.AccessControlEnforcedDefaultAdminRules):
-        admin.transactor.send(grant, admin.signer)
+        admin.transactor.send(direct_grant, admin.signer)
 
     assert admin.consortium.admin() == address("admin")
 
@@ -438,21 +451,21 @@ def test_accept_admin_transfer_by_someone_other_than_the_pending_admin_is_reject
 
 @pytest.mark.parametrize("scenario", ["never-scheduled", "cancelled", "already-accepted"])
 def test_accept_admin_transfer_without_a_pending_transfer_is_rejected(suite, ledger, address, scenario):
-    admin = ledger("admin").consortium
     if scenario != "never-scheduled":
         schedule_admin_transfer(suite, ledger, address)
     if scenario == "cancelled":
-        admin.cancel_admin_transfer()
+        ledger("admin").consortium.cancel_admin_transfer()
     if scenario == "already-accepted":
         ledger("spare").consortium.accept_admin_transfer()
-    admin_before = admin.admin()
+    consortium = ledger("outsider").consortium
+    admin_before = consortium.admin()
 
     with pytest.raises(errors.AccessControlInvalidDefaultAdmin) as exc:
         ledger("spare").consortium.accept_admin_transfer()
 
     assert exc.value.defaultAdmin == address("spare")
-    assert admin.admin() == admin_before
-    assert admin.pending_admin().new_admin is None
+    assert consortium.admin() == admin_before
+    assert consortium.pending_admin().new_admin is None
 
 
 def test_begin_admin_transfer_rejects_a_malformed_address_before_sending(ledger):
@@ -489,7 +502,8 @@ def test_is_member_accepts_kind_names_and_numbers(ledger, address):
 
 def test_is_active_institution_is_true_for_accredited_active_members_only(ledger, address):
     viewer = ledger("outsider")
-    actual = {name: is_active_institution(viewer, address(name)) for name in ("hospital", "pharmacy", "doctor")}
+    names = ("hospital", "pharmacy", "doctor")
+    actual = {name: is_active_institution(viewer, address(name)) for name in names}
     assert actual == {"hospital": True, "pharmacy": True, "doctor": False}
 
 
