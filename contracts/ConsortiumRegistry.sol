@@ -94,6 +94,12 @@ contract ConsortiumRegistry is IConsortiumRegistry, AccessControlDefaultAdminRul
 
     // ─── Internal ────────────────────────────────────────────────────────────────────────────
 
+    /// @dev Every role grant (regulator, licensing authority, admin transfer) refuses the zero address.
+    function _grantRole(bytes32 role, address account) internal override returns (bool) {
+        if (account == address(0)) revert ZeroAddress();
+        return super._grantRole(role, account);
+    }
+
     function _checkAdminOrRegulator() private view {
         if (msg.sender != defaultAdmin() && !hasRole(REGULATOR_ROLE, msg.sender)) {
             revert NotAdminOrRegulator(msg.sender);

@@ -54,7 +54,7 @@ contract CredentialRegistry is ICredentialRegistry {
         Credential storage stored = _credentials[id];
         CredentialStatus previous = stored.status;
         bool replaceable = previous == CredentialStatus.None || previous == CredentialStatus.Revoked
-            || stored.validUntil <= currentTime;
+            || (previous == CredentialStatus.Active && stored.validUntil <= currentTime);
         if (!replaceable) revert CredentialAlreadyIssued(id);
 
         stored.issuer = msg.sender;
@@ -68,27 +68,32 @@ contract CredentialRegistry is ICredentialRegistry {
 
     /// @inheritdoc ICredentialRegistry
     function suspendCredential(bytes32 id, uint16 reasonCode) external {
-        Credential storage stored = _managedCredential(id);
+        (Credential storage stored, bool asRegulator) = _managedCredential(id);
         CredentialStatus status = stored.status;
         if (status == CredentialStatus.Revoked) revert CredentialAlreadyRevoked(id);
-        if (status == CredentialStatus.Suspended) revert CredentialAlreadySuspended(id);
-        stored.status = CredentialStatus.Suspended;
+        // A regulator may take over an issuer's suspension, so that the issuer can no longer lift it.
+        bool takeover = status == CredentialStatus.Suspended && asRegulator;
+        if (status != CredentialStatus.Active && !takeover) revert CredentialAlreadySuspended(id);
+        stored.status = asRegulator ? CredentialStatus.SuspendedByRegulator : CredentialStatus.Suspended;
         emit CredentialSuspended(id, msg.sender, reasonCode);
     }
 
     /// @inheritdoc ICredentialRegistry
     function reinstateCredential(bytes32 id) external {
-        Credential storage stored = _managedCredential(id);
+        (Credential storage stored, bool asRegulator) = _managedCredential(id);
         CredentialStatus status = stored.status;
         if (status == CredentialStatus.Revoked) revert CredentialAlreadyRevoked(id);
-        if (status != CredentialStatus.Suspended) revert CredentialNotSuspended(id);
+        if (status == CredentialStatus.Active) revert CredentialNotSuspended(id);
+        if (status == CredentialStatus.SuspendedByRegulator && !asRegulator) {
+            revert CredentialSuspendedByRegulator(id);
+        }
         stored.status = CredentialStatus.Active;
         emit CredentialReinstated(id, msg.sender);
     }
 
     /// @inheritdoc ICredentialRegistry
     function revokeCredential(bytes32 id, uint16 reasonCode) external {
-        Credential storage stored = _managedCredential(id);
+        (Credential storage stored,) = _managedCredential(id);
         if (stored.status == CredentialStatus.Revoked) revert CredentialAlreadyRevoked(id);
         stored.status = CredentialStatus.Revoked;
         emit CredentialRevoked(id, msg.sender, reasonCode);
@@ -100,6 +105,7 @@ contract CredentialRegistry is ICredentialRegistry {
     function offerEmployment(address practitioner) external {
         if (!_consortium.isActiveInstitution(msg.sender)) revert NotActiveInstitution(msg.sender);
         if (practitioner == address(0)) revert ZeroAddress();
+        if (practitioner == msg.sender) revert SelfEmployment(msg.sender);
         Employment storage link = _employments[practitioner][msg.sender];
         if (link.status != EmploymentStatus.None) revert EmploymentStateInvalid(practitioner, msg.sender);
         link.status = EmploymentStatus.Offered;
@@ -110,6 +116,7 @@ contract CredentialRegistry is ICredentialRegistry {
     function acceptEmployment(address institution) external {
         Employment storage link = _employments[msg.sender][institution];
         if (link.status != EmploymentStatus.Offered) revert EmploymentStateInvalid(msg.sender, institution);
+        if (!_consortium.isActiveInstitution(institution)) revert NotActiveInstitution(institution);
         link.status = EmploymentStatus.Active;
         link.since = _time();
         emit EmploymentAccepted(msg.sender, institution);
@@ -148,7 +155,7 @@ contract CredentialRegistry is ICredentialRegistry {
         CredentialStatus status = stored.status;
         if (status == CredentialStatus.None) return CredentialValidity.Unknown;
         if (status == CredentialStatus.Revoked) return CredentialValidity.Revoked;
-        if (status == CredentialStatus.Suspended) return CredentialValidity.Suspended;
+        if (status != CredentialStatus.Active) return CredentialValidity.Suspended;
         uint40 currentTime = _time();
         if (currentTime < stored.validFrom) return CredentialValidity.NotYetValid;
         if (currentTime >= stored.validUntil) return CredentialValidity.Expired;
@@ -183,12 +190,16 @@ contract CredentialRegistry is ICredentialRegistry {
         return keccak256(abi.encode(subject, kind, scope));
     }
 
-    /// @dev The credential `id`, after checking it exists and the caller may manage it.
-    function _managedCredential(bytes32 id) private view returns (Credential storage stored) {
+    /// @dev The credential `id`, after checking it exists and the caller may manage it: its issuer
+    /// while still a licensing authority (a withdrawn authority keeps no power over what it issued),
+    /// or a regulator. `asRegulator` tells which of the two the caller acts as.
+    function _managedCredential(bytes32 id) private view returns (Credential storage stored, bool asRegulator) {
         stored = _credentials[id];
         if (stored.status == CredentialStatus.None) revert CredentialNotFound(id);
-        if (msg.sender != stored.issuer && !_consortium.isRegulator(msg.sender)) {
-            revert NotIssuerOrRegulator(msg.sender, id);
+        if (msg.sender == stored.issuer && _consortium.isLicensingAuthority(msg.sender)) {
+            return (stored, false);
         }
+        if (!_consortium.isRegulator(msg.sender)) revert NotIssuerOrRegulator(msg.sender, id);
+        return (stored, true);
     }
 }

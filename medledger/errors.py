@@ -220,6 +220,14 @@ class CredentialNotSuspended(InvalidState):
     id: bytes
 
 
+class CredentialSuspendedByRegulator(NotAuthorized):
+    id: bytes
+
+
+class SelfEmployment(InvalidArgument):
+    institution: str
+
+
 class NotActiveInstitution(NotAuthorized):
     account: str
 
@@ -326,7 +334,7 @@ def decode_revert(data: bytes | str | None) -> ContractError:
         for field_name, kind, value in zip(names, types, values, strict=True)
     }
     notice = notice or _LIBRARY_NOTICES.get(name, "")
-    shown = {k: _role_name(v) if k == "neededRole" else v for k, v in fields.items()}
+    shown = {k: _role_name(v) if k == "neededRole" and isinstance(v, bytes) else v for k, v in fields.items()}
     message = f"{name}: {_fill(notice, shown)}" if notice else None
     cls = CONTRACT_ERRORS.get(name)
     if cls is None:

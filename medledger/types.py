@@ -57,6 +57,7 @@ class CredentialStatus(_Named):
     ACTIVE = 1
     SUSPENDED = 2
     REVOKED = 3
+    SUSPENDED_BY_REGULATOR = 4
 
 
 class CredentialValidity(_Named):

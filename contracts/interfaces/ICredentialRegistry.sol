@@ -28,7 +28,7 @@ interface ICredentialRegistry {
     /// @notice `account` does not hold the licensing-authority role.
     error NotLicensingAuthority(address account);
 
-    /// @notice `account` is neither the issuer of credential `id` nor a regulator.
+    /// @notice `account` is neither the issuer of credential `id` (still a licensing authority) nor a regulator.
     error NotIssuerOrRegulator(address account, bytes32 id);
 
     /// @notice The window [`validFrom`, `validUntil`) is empty or already over at `currentTime`.
@@ -37,7 +37,8 @@ interface ICredentialRegistry {
     /// @notice An accreditation credential can only be issued to an accredited institution.
     error SubjectNotInstitution(address subject);
 
-    /// @notice Credential `id` is active or suspended and not expired; it must be revoked or expire first.
+    /// @notice Credential `id` is suspended, or active and not expired: it must be revoked, or
+    /// reinstated and left to expire, before it can be issued again.
     error CredentialAlreadyIssued(bytes32 id);
 
     /// @notice No credential `id` was ever issued.
@@ -52,6 +53,9 @@ interface ICredentialRegistry {
     /// @notice Credential `id` is not suspended, so there is nothing to reinstate.
     error CredentialNotSuspended(bytes32 id);
 
+    /// @notice Credential `id` was suspended by a regulator; only a regulator can reinstate it.
+    error CredentialSuspendedByRegulator(bytes32 id);
+
     /// @notice `account` is not an accredited, active institution.
     error NotActiveInstitution(address account);
 
@@ -60,6 +64,9 @@ interface ICredentialRegistry {
 
     /// @notice `account` is neither the practitioner nor the institution of the link.
     error NotEmploymentParty(address account);
+
+    /// @notice An institution cannot employ itself.
+    error SelfEmployment(address institution);
 
     // ─── Events ──────────────────────────────────────────────────────────────────────────────
 
@@ -96,7 +103,8 @@ interface ICredentialRegistry {
     // ─── Credentials ─────────────────────────────────────────────────────────────────────────
 
     /// @notice Issues a credential to `subject`. Only a licensing authority. Replaces an earlier
-    /// issuance of the same (subject, kind, scope) only if that one is revoked or expired.
+    /// issuance of the same (subject, kind, scope) only if that one is revoked, or active and
+    /// expired: a suspended credential cannot be washed out by letting it expire and reissuing.
     /// @param subject the practitioner's wallet, or for `Accreditation` the institution's address
     /// @param kind licence, specialty, pharmacist, nurse or accreditation
     /// @param scope a code of the authority's code system (e.g. a specialty code); 0 for a general licence
@@ -113,14 +121,17 @@ interface ICredentialRegistry {
         bytes32 documentHash
     ) external returns (bytes32 id);
 
-    /// @notice Suspends credential `id`. Only its issuer or a regulator.
+    /// @notice Suspends credential `id`. Only its issuer (while still a licensing authority) or a
+    /// regulator. A regulator's suspension can only be lifted by a regulator; a regulator may also
+    /// take over a suspension made by the issuer.
     /// @param reasonCode the reason, as a code of the authority's rulebook (no free text on chain)
     function suspendCredential(bytes32 id, uint16 reasonCode) external;
 
-    /// @notice Lifts the suspension of credential `id`. Only its issuer or a regulator.
+    /// @notice Lifts the suspension of credential `id`. Its issuer (while still a licensing
+    /// authority) or a regulator; only a regulator if a regulator suspended it.
     function reinstateCredential(bytes32 id) external;
 
-    /// @notice Revokes credential `id` for good. Only its issuer or a regulator.
+    /// @notice Revokes credential `id` for good. Its issuer (while still a licensing authority) or a regulator.
     function revokeCredential(bytes32 id, uint16 reasonCode) external;
 
     // ─── Employment ──────────────────────────────────────────────────────────────────────────
@@ -128,7 +139,7 @@ interface ICredentialRegistry {
     /// @notice The calling institution offers `practitioner` a link. Only an active institution.
     function offerEmployment(address practitioner) external;
 
-    /// @notice The calling practitioner accepts the offer of `institution`.
+    /// @notice The calling practitioner accepts the offer of `institution`, which must still be active.
     function acceptEmployment(address institution) external;
 
     /// @notice Ends an offered or active link. Either the practitioner or the institution.

@@ -36,8 +36,9 @@ enum CredentialKind {
 enum CredentialStatus {
     None, // never issued
     Active,
-    Suspended, // temporarily not valid; can be reinstated
-    Revoked // final for this issuance; a new issuance may replace it
+    Suspended, // suspended by its issuer; the issuer or a regulator may reinstate it
+    Revoked, // final for this issuance; a new issuance may replace it
+    SuspendedByRegulator // suspended by a regulator; only a regulator may reinstate it
 }
 
 /// @notice Why a credential check passes or fails, so a verifier can tell the holder what is wrong.

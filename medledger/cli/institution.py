@@ -61,7 +61,7 @@ def show(ctx: click.Context, session: Session, address: str) -> None:
         {
             "institution": record.address,
             "status": record.status,
-            "kind": record.kind if record.accredited_at else "-",
+            "kind": "-" if record.kind is None else record.kind,
             "accredited_at": show_time(record.accredited_at),
             "profile_hash": record.profile_hash,
         },

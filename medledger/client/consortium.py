@@ -17,7 +17,7 @@ class Institution:
     """An institution's membership record."""
 
     address: str
-    kind: InstitutionKind
+    kind: InstitutionKind | None  # None if never accredited
     status: InstitutionStatus
     accredited_at: int  # unix seconds; 0 if never accredited
     profile_hash: bytes
@@ -65,10 +65,11 @@ class ConsortiumClient(SubClient):
         """The membership record of ``address`` (status NONE if never accredited)."""
         address = checksum(address, "institution")
         kind, status, accredited_at, profile_hash = self._call("institution", address)
+        status = InstitutionStatus(status)
         return Institution(
             address=address,
-            kind=InstitutionKind(kind),
-            status=InstitutionStatus(status),
+            kind=None if status is InstitutionStatus.NONE else InstitutionKind(kind),
+            status=status,
             accredited_at=int(accredited_at),
             profile_hash=bytes(profile_hash),
         )
@@ -76,6 +77,10 @@ class ConsortiumClient(SubClient):
     def is_member(self, address: str, kind: InstitutionKind | str) -> bool:
         """True when ``address`` is an active institution of ``kind``."""
         return bool(self._call("isMember", checksum(address), int(InstitutionKind.parse(kind))))
+
+    def is_active_institution(self, address: str) -> bool:
+        """True when ``address`` is an active institution of any kind."""
+        return bool(self._call("isActiveInstitution", checksum(address)))
 
     # ─── Roles ───────────────────────────────────────────────────────────────────────────
 
@@ -87,22 +92,23 @@ class ConsortiumClient(SubClient):
 
     def add_regulator(self, account: str) -> Receipt:
         """Name ``account`` a regulator (consortium admin only)."""
-        return self._send("grantRole", self.regulator_role(), checksum(account, "regulator"))
+        account = checksum(account, "regulator")
+        return self._send("grantRole", self.regulator_role(), account)
 
     def remove_regulator(self, account: str) -> Receipt:
-        return self._send("revokeRole", self.regulator_role(), checksum(account, "regulator"))
+        account = checksum(account, "regulator")
+        return self._send("revokeRole", self.regulator_role(), account)
 
     def add_licensing_authority(self, account: str) -> Receipt:
         """Name ``account`` a licensing authority (consortium admin only)."""
-        return self._send(
-            "grantRole", self.licensing_authority_role(), checksum(account, "licensing authority")
-        )
+        account = checksum(account, "licensing authority")
+        return self._send("grantRole", self.licensing_authority_role(), account)
 
     def remove_licensing_authority(self, account: str) -> Receipt:
-        """Withdraw the role: every credential ``account`` issued stops passing checks."""
-        return self._send(
-            "revokeRole", self.licensing_authority_role(), checksum(account, "licensing authority")
-        )
+        """Withdraw the role: every credential ``account`` issued stops passing checks, and it
+        loses its power to suspend, reinstate or revoke them."""
+        account = checksum(account, "licensing authority")
+        return self._send("revokeRole", self.licensing_authority_role(), account)
 
     def is_regulator(self, account: str) -> bool:
         return bool(self._call("isRegulator", checksum(account)))

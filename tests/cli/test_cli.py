@@ -124,12 +124,18 @@ def _flow(env: dict[str, str]) -> None:
     code, out, _ = run(env, "credential", "verify", DOCTOR, "--kind", "licence", "--json")
     assert code == 0 and json.loads(out)["valid"] is True
 
-    suspended = run_json(env, "credential", "suspend", credential, "--reason", "4", "--account", "1")
+    suspended = run_json(env, "credential", "suspend", credential, "--reason", "4", "--account", "2")
     assert suspended["status"] == "suspended"
     code, out, _ = run(env, "credential", "verify", DOCTOR, "--kind", "licence", "--json")
     assert code == 3 and json.loads(out)["result"] == "suspended"
     assert_user_error(*run(env, "credential", "suspend", credential, "--account", "2"), "CredentialAlreadySuspended")
     run_json(env, "credential", "reinstate", credential, "--account", "2")
+    # a regulator's suspension is lifted only by a regulator
+    locked = run_json(env, "credential", "suspend", credential, "--reason", "5", "--account", "1")
+    assert locked["status"] == "suspended_by_regulator"
+    assert_user_error(*run(env, "credential", "reinstate", credential, "--account", "2"),
+                      "CredentialSuspendedByRegulator")  # fmt: skip
+    run_json(env, "credential", "reinstate", credential, "--account", "1")
     run_json(env, "credential", "revoke", credential, "--reason", "9", "--account", "2")
     assert run_json(env, "credential", "show", credential)["status"] == "revoked"
 

@@ -55,8 +55,7 @@ def events(ml: MedLedger, receipt: Receipt, name: str) -> list:
 
 
 def is_active_institution(ml: MedLedger, account: str) -> bool:
-    # The client has no wrapper for this view; call it directly.
-    return bool(ml.consortium.contract.functions.isActiveInstitution(account).call())
+    return ml.consortium.is_active_institution(account)
 
 
 def status_of(ml: MedLedger, account: str) -> InstitutionStatus:
@@ -362,6 +361,14 @@ def test_role_changes_reject_a_malformed_address_before_sending(ledger, method):
         getattr(ledger("admin").consortium, method)("0x" + "g" * 40)
 
 
+@pytest.mark.parametrize("method", ["add_regulator", "add_licensing_authority"])
+def test_a_role_cannot_be_granted_to_the_zero_address(ledger, method):
+    with pytest.raises(errors.ZeroAddress):
+        getattr(ledger("admin").consortium, method)(ZERO_ADDRESS)
+    assert not ledger("admin").consortium.is_regulator(ZERO_ADDRESS)
+    assert not ledger("admin").consortium.is_licensing_authority(ZERO_ADDRESS)
+
+
 def test_admin_role_cannot_be_granted_directly(ledger, address):
     """The admin role only moves through the two-step transfer."""
     admin = ledger("admin")
@@ -510,6 +517,7 @@ def test_is_active_institution_is_true_for_accredited_active_members_only(ledger
 def test_institution_of_a_never_accredited_account_is_empty(ledger, address):
     record = ledger("outsider").consortium.institution(address("outsider"))
     assert record.status is InstitutionStatus.NONE
+    assert record.kind is None  # not the enum's zero value, HOSPITAL
     assert not record.is_active
     assert record.accredited_at == 0
     assert record.profile_hash == bytes(32)

@@ -164,11 +164,9 @@ def test_issue_over_a_live_credential_is_rejected(ml, actors, issue, licence, su
     assert ml.outsider.credentials.get(licence) == before
 
 
-@pytest.mark.parametrize("ending", ["revoked", "expired", "suspended-then-expired"])
+@pytest.mark.parametrize("ending", ["revoked", "expired"])
 def test_issue_replaces_a_revoked_or_expired_credential(suite, ml, actors, issue, ending):
     old = issue(actors.doctor.address).id
-    if "suspended" in ending:
-        ml.regulator.credentials.suspend(old, REASON)
     if ending == "revoked":
         ml.authority.credentials.revoke(old, REASON)
     else:
@@ -184,6 +182,20 @@ def test_issue_replaces_a_revoked_or_expired_credential(suite, ml, actors, issue
         b"\x77" * 32,
     )
     assert ml.outsider.credentials.check(actors.doctor.address, "licence") is V.VALID
+
+
+@pytest.mark.parametrize("suspender", ["authority", "regulator"])
+def test_a_suspension_cannot_be_washed_out_by_expiry_and_reissue(suite, ml, actors, issue, licence, suspender):
+    getattr(ml, suspender).credentials.suspend(licence, REASON)
+    suite.chain.advance_time(LIFETIME + 1)
+    before = ml.outsider.credentials.get(licence)
+
+    with pytest.raises(errors.CredentialAlreadyIssued) as exc:
+        issue(actors.doctor.address, by="authority2", document=b"\x77" * 32)
+
+    assert exc.value.id == licence
+    assert ml.outsider.credentials.get(licence) == before
+    assert ml.outsider.credentials.check(actors.doctor.address, "licence") is V.SUSPENDED
 
 
 def test_issue_to_the_zero_address_is_rejected_by_the_contract(ml, issue):
@@ -261,8 +273,11 @@ PRECONDITION = {"suspend": "active", "reinstate": "suspended", "revoke": "active
 
 
 def bring_to(ml, credential: bytes, state: str) -> None:
-    """Move a fresh (active) credential to ``state`` as the regulator."""
+    """Move a fresh (active) credential to ``state``: ``suspended`` by its issuer,
+    ``regulator-suspended`` by the regulator, ``revoked`` by the regulator."""
     if state == "suspended":
+        ml.authority.credentials.suspend(credential, 1)
+    elif state == "regulator-suspended":
         ml.regulator.credentials.suspend(credential, 1)
     elif state == "revoked":
         ml.regulator.credentials.revoke(credential, 1)
@@ -281,14 +296,19 @@ OUTCOME = {
     [
         ("suspend", "active", "authority"),
         ("suspend", "active", "regulator"),
+        ("suspend", "suspended", "regulator"),  # a regulator takes over the issuer's suspension
         ("reinstate", "suspended", "authority"),
         ("reinstate", "suspended", "regulator"),
+        ("reinstate", "regulator-suspended", "regulator"),
         ("revoke", "active", "authority"),
         ("revoke", "suspended", "regulator"),
+        ("revoke", "regulator-suspended", "authority"),
     ],
 )
 def test_manage_credential_changes_status_and_emits_event(ml, actors, licence, operation, start, actor):
     status, validity, event_name = OUTCOME[operation]
+    if operation == "suspend" and actor == "regulator":
+        status = CredentialStatus.SUSPENDED_BY_REGULATOR
     bring_to(ml, licence, start)
 
     receipt = MANAGE[operation](getattr(ml, actor).credentials, licence)
@@ -323,6 +343,33 @@ def test_manage_credential_by_neither_issuer_nor_regulator_is_rejected(
     assert ml.outsider.credentials.get(licence) == before
 
 
+def test_only_a_regulator_lifts_a_regulators_suspension(ml, actors, licence):
+    bring_to(ml, licence, "regulator-suspended")
+    before = ml.outsider.credentials.get(licence)
+
+    with pytest.raises(errors.CredentialSuspendedByRegulator) as exc:
+        ml.authority.credentials.reinstate(licence)
+
+    assert exc.value.id == licence
+    assert isinstance(exc.value, errors.NotAuthorized)
+    assert ml.outsider.credentials.get(licence) == before
+    assert ml.outsider.credentials.check(actors.doctor.address, "licence") is V.SUSPENDED
+
+
+@pytest.mark.parametrize("operation", MANAGE)
+def test_an_issuer_that_lost_its_role_can_no_longer_manage_its_credentials(ml, actors, licence, operation):
+    bring_to(ml, licence, PRECONDITION[operation])
+    ml.admin.consortium.remove_licensing_authority(actors.authority.address)
+    before = ml.outsider.credentials.get(licence)
+
+    with pytest.raises(errors.NotIssuerOrRegulator) as exc:
+        MANAGE[operation](ml.authority.credentials, licence)
+
+    assert (exc.value.account, exc.value.id) == (actors.authority.address, licence)
+    assert ml.outsider.credentials.get(licence) == before
+    MANAGE[operation](ml.regulator.credentials, licence)  # the regulator still can
+
+
 @pytest.mark.parametrize("operation", MANAGE)
 def test_manage_an_unknown_credential_is_not_found(ml, actors, operation):
     unknown = credential_id(actors.nurse.address, "nurse", 0)
@@ -338,6 +385,7 @@ def test_manage_an_unknown_credential_is_not_found(ml, actors, operation):
     ("operation", "state", "error"),
     [
         ("suspend", "suspended", errors.CredentialAlreadySuspended),
+        ("suspend", "regulator-suspended", errors.CredentialAlreadySuspended),
         ("suspend", "revoked", errors.CredentialAlreadyRevoked),
         ("reinstate", "active", errors.CredentialNotSuspended),
         ("reinstate", "revoked", errors.CredentialAlreadyRevoked),
@@ -483,6 +531,15 @@ def test_offer_employment_twice_is_rejected(ml, actors, accepted):
     assert ml.outsider.credentials.employment(doctor, hospital) == before
 
 
+def test_an_institution_cannot_offer_employment_to_itself(ml, actors):
+    hospital = actors.hospital.address
+    with pytest.raises(errors.SelfEmployment) as exc:
+        ml.hospital.credentials.offer_employment(hospital)
+
+    assert exc.value.institution == hospital
+    assert employment_status(ml, hospital, hospital) is EmploymentStatus.NONE
+
+
 def test_offer_employment_to_the_zero_address_is_rejected_by_the_contract(ml, actors):
     with pytest.raises(errors.ZeroAddress):
         ml.hospital.credentials.offer_employment(ZERO_ADDRESS)
@@ -524,6 +581,18 @@ def test_accept_employment_without_a_pending_offer_is_rejected(ml, actors, situa
 
     assert (exc.value.practitioner, exc.value.institution) == (nurse, hospital)
     assert ml.outsider.credentials.employment(nurse, hospital) == before
+
+
+def test_accept_employment_from_an_institution_suspended_since_the_offer_is_rejected(ml, actors):
+    nurse, hospital = actors.nurse.address, actors.hospital.address
+    ml.hospital.credentials.offer_employment(nurse)
+    ml.regulator.consortium.suspend(hospital, REASON)
+
+    with pytest.raises(errors.NotActiveInstitution) as exc:
+        ml.nurse.credentials.accept_employment(hospital)
+
+    assert exc.value.account == hospital
+    assert employment_status(ml, nurse, hospital) is EmploymentStatus.OFFERED
 
 
 def test_accept_employment_rejects_a_malformed_address_before_sending(ml):
