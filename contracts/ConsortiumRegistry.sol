@@ -44,10 +44,7 @@ contract ConsortiumRegistry is IConsortiumRegistry, AccessControlDefaultAdminRul
 
     /// @inheritdoc IConsortiumRegistry
     function suspendInstitution(address account, uint16 reasonCode) external {
-        _checkAdminOrRegulator();
-        Institution storage record = _institutions[account];
-        InstitutionStatus status = record.status;
-        if (status == InstitutionStatus.None) revert InstitutionNotAccredited(account);
+        (Institution storage record, InstitutionStatus status) = _managedInstitution(account);
         if (status == InstitutionStatus.Suspended) revert InstitutionAlreadySuspended(account);
         record.status = InstitutionStatus.Suspended;
         emit InstitutionSuspended(account, msg.sender, reasonCode);
@@ -55,10 +52,7 @@ contract ConsortiumRegistry is IConsortiumRegistry, AccessControlDefaultAdminRul
 
     /// @inheritdoc IConsortiumRegistry
     function reinstateInstitution(address account) external {
-        _checkAdminOrRegulator();
-        Institution storage record = _institutions[account];
-        InstitutionStatus status = record.status;
-        if (status == InstitutionStatus.None) revert InstitutionNotAccredited(account);
+        (Institution storage record, InstitutionStatus status) = _managedInstitution(account);
         if (status == InstitutionStatus.Active) revert InstitutionNotSuspended(account);
         record.status = InstitutionStatus.Active;
         emit InstitutionReinstated(account, msg.sender);
@@ -100,9 +94,18 @@ contract ConsortiumRegistry is IConsortiumRegistry, AccessControlDefaultAdminRul
         return super._grantRole(role, account);
     }
 
-    function _checkAdminOrRegulator() private view {
+    /// @dev The record of `account` and its status, after checking that the caller is the admin
+    /// or a regulator and that `account` was accredited.
+    function _managedInstitution(address account)
+        private
+        view
+        returns (Institution storage record, InstitutionStatus status)
+    {
         if (msg.sender != defaultAdmin() && !hasRole(REGULATOR_ROLE, msg.sender)) {
             revert NotAdminOrRegulator(msg.sender);
         }
+        record = _institutions[account];
+        status = record.status;
+        if (status == InstitutionStatus.None) revert InstitutionNotAccredited(account);
     }
 }
