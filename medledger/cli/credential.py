@@ -9,11 +9,11 @@ import click
 from medledger.cli.common import (
     Session,
     chain_options,
-    document_hash,
     parse_time,
     receipt_fields,
     show_time,
 )
+from medledger.cli.common import document_hash as hash_of_document
 from medledger.cli.output import emit
 from medledger.client.credentials import Credential, credential_id
 from medledger.errors import CredentialNotFound
@@ -60,7 +60,7 @@ def issue(
     if (valid_until is None) == (days is None):
         raise click.UsageError("give exactly one of --valid-until and --days")
     end = start + days * 86400 if days is not None else parse_time(str(valid_until))
-    digest = _document_hash(document, document_hash)
+    digest = hash_of_document(document, document_hash)
     issued = session.ledger().credentials.issue(
         subject, kind, scope=scope, valid_from=start, valid_until=end, document_hash=digest
     )
@@ -71,9 +71,6 @@ def issue(
          **receipt_fields(issued.receipt)},  # fmt: skip
         title="credential issued",
     )
-
-
-_document_hash = document_hash
 
 
 def _lifecycle_command(name: str, method: str, with_reason: bool, help_text: str) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 import pytest
@@ -138,6 +140,16 @@ def _flow(env: dict[str, str]) -> None:
     run_json(env, "credential", "reinstate", credential, "--account", "1")
     run_json(env, "credential", "revoke", credential, "--reason", "9", "--account", "2")
     assert run_json(env, "credential", "show", credential)["status"] == "revoked"
+
+    document = Path(env["MEDLEDGER_HOME"]) / "nursing-licence.pdf"
+    document.write_bytes(b"%PDF-1.7 a nursing licence")
+    nursing = run_json(env, "credential", "issue", DOCTOR, "--kind", "nurse", "--days", "30",
+                       "--document", str(document), "--account", "2")  # fmt: skip
+    shown = run_json(env, "credential", "show", nursing["credential_id"])
+    assert shown["document_hash"] == "0x" + hashlib.sha256(document.read_bytes()).hexdigest()
+    code, _, err = run(env, "credential", "issue", DOCTOR, "--kind", "nurse", "--days", "30",
+                       "--valid-until", "2030-01-01", "--account", "2")  # fmt: skip
+    assert code == 2 and "exactly one of --valid-until and --days" in err and "Traceback" not in err
 
     assert_user_error(*run(env, "credential", "show", "0x" + "00" * 32), "no credential")
     assert_user_error(*run(env, "credential", "show", "0x12"), "must be 32 bytes")
