@@ -619,6 +619,7 @@ def test_a_credential_is_replaced_only_once_revoked_or_expired(
 @settings(max_examples=12, deadline=None)
 @given(
     issued=st.booleans(),
+    issuer_keeps_role=st.booleans(),
     calls=st.lists(
         st.tuples(
             st.sampled_from(("suspend", "reinstate", "revoke")),
@@ -631,6 +632,7 @@ def test_a_credential_is_replaced_only_once_revoked_or_expired(
 # The issuer suspends, a regulator takes the suspension over, the issuer may no longer lift it.
 @example(
     issued=True,
+    issuer_keeps_role=True,
     calls=[
         ("suspend", "authority"),
         ("suspend", "regulator"),
@@ -638,9 +640,14 @@ def test_a_credential_is_replaced_only_once_revoked_or_expired(
         ("reinstate", "regulator"),
     ],
 )
-def test_management_calls_follow_who_may_make_them(issued: bool, calls: list[tuple[str, str]]) -> None:
-    """Suspend / reinstate / revoke calls on the doctor's licence (issued by ``authority``, or
-    never issued) go through or fail exactly as the model says, and only the former move it."""
+# An issuer that lost its role keeps no power over what it issued.
+@example(issued=True, issuer_keeps_role=False, calls=[("suspend", "authority"), ("revoke", "authority")])
+def test_management_calls_follow_who_may_make_them(
+    issued: bool, issuer_keeps_role: bool, calls: list[tuple[str, str]]
+) -> None:
+    """Suspend / reinstate / revoke calls on the doctor's licence (issued by ``authority``, which
+    may then lose its role; or never issued) go through or fail exactly as the model says, and
+    only the former move it."""
     w = world()
     with isolated(w):
         ledgers = w.ledgers()
@@ -649,12 +656,13 @@ def test_management_calls_follow_who_may_make_them(issued: bool, calls: list[tup
         if issued:
             now = w.chain.now()
             ledgers["authority"].credentials.issue(doctor, "licence", valid_from=now, valid_until=now + DAY)
+        if not issuer_keeps_role:
+            ledgers["admin"].consortium.remove_licensing_authority(w.address("authority"))
         status = CredentialStatus.ACTIVE if issued else CredentialStatus.NONE
         for action, caller in calls:
             by_regulator = caller == "regulator"
-            error = management_error(
-                action, status, by_issuer=caller == "authority", by_regulator=by_regulator
-            )
+            by_issuer = caller == "authority" and issuer_keeps_role
+            error = management_error(action, status, by_issuer=by_issuer, by_regulator=by_regulator)
             send = getattr(ledgers[caller].credentials, action)
             if error is None:
                 send(key_id)
