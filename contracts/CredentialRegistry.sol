@@ -169,6 +169,16 @@ contract CredentialRegistry is ICredentialRegistry {
     }
 
     /// @inheritdoc ICredentialRegistry
+    function isCredentialed(address account) external view returns (bool) {
+        if (_consortium.isActiveInstitution(account)) {
+            return check(account, CredentialKind.Accreditation, 0) == CredentialValidity.Valid;
+        }
+        return check(account, CredentialKind.Licence, 0) == CredentialValidity.Valid
+            || check(account, CredentialKind.Nurse, 0) == CredentialValidity.Valid
+            || check(account, CredentialKind.Pharmacist, 0) == CredentialValidity.Valid;
+    }
+
+    /// @inheritdoc ICredentialRegistry
     function employment(address practitioner, address institution) external view returns (Employment memory) {
         return _employments[practitioner][institution];
     }

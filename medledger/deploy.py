@@ -31,6 +31,7 @@ NETWORK_ADMIN_DELAY = 2 * 24 * 3600
 SUITE: list[tuple[str, Callable[[dict[str, Any]], list[Any]]]] = [
     ("ConsortiumRegistry", lambda ctx: [ctx["admin"], ctx["admin_delay"]]),
     ("CredentialRegistry", lambda ctx: [ctx["ConsortiumRegistry"]]),
+    ("PatientRegistry", lambda ctx: [ctx["ConsortiumRegistry"]]),
 ]
 CONTRACT_NAMES = [name for name, _ in SUITE]
 
@@ -146,7 +147,7 @@ def deploy_suite(
             raise
         except Exception as exc:  # noqa: BLE001
             raise translate(exc) from None
-        receipt = transactor.send_deployment({"data": tx["data"]}, deployer)
+        receipt = transactor.send_prepared({"data": tx["data"]}, deployer)
         address = receipt.raw.get("contractAddress")
         if not address:
             raise DeploymentError(f"{name} deployment mined without a contract address")

@@ -241,6 +241,83 @@ class NotEmploymentParty(NotAuthorized):
     account: str
 
 
+
+class InvalidAccountNonce(InvalidState):
+    """The signed nonce is not the account's current nonce: used already, or signed out of order."""
+
+    account: str
+    currentNonce: int
+
+
+
+class InvalidShortString(InvalidArgument):
+    """A short string held more than 31 bytes (OpenZeppelin ShortStrings; EIP-712 names only)."""
+
+
+class StringTooLong(InvalidArgument):
+    """A string was too long to be a short string (OpenZeppelin ShortStrings)."""
+
+    str: str
+
+# ─── PatientRegistry ─────────────────────────────────────────────────────────────────────────
+
+
+class ZeroCommitment(InvalidArgument):
+    """A commitment argument was zero."""
+
+
+class InvalidEncryptionKey(InvalidArgument):
+    """The encryption key is not a 33-byte compressed secp256k1 key."""
+
+
+class PatientAlreadyRegistered(InvalidState):
+    patient: str
+
+
+class PatientNotRegistered(NotFound):
+    patient: str
+
+
+class SelfDelegation(InvalidArgument):
+    patient: str
+
+
+class InvalidDelegationExpiry(InvalidArgument):
+    validUntil: int
+    currentTime: int
+
+
+class DelegateNotFound(NotFound):
+    patient: str
+    delegate: str
+
+
+class NotPatientOrDelegate(NotAuthorized):
+    account: str
+    patient: str
+
+
+class MrnAlreadyLinked(InvalidState):
+    mrnCommitment: bytes
+
+
+class MrnLinkStateInvalid(InvalidState):
+    mrnCommitment: bytes
+
+
+class NotMrnLinkParty(NotAuthorized):
+    account: str
+    mrnCommitment: bytes
+
+
+class SignatureExpired(InvalidState):
+    deadline: int
+    currentTime: int
+
+
+class InvalidSignature(NotAuthorized):
+    signer: str
+
 def _collect() -> dict[str, type[ContractError]]:
     found: dict[str, type[ContractError]] = {}
     pending: list[type[ContractError]] = [ContractError]
@@ -349,6 +426,7 @@ _LIBRARY_NOTICES = {
     "AccessControlEnforcedDefaultAdminRules": "the admin role moves only by the two-step admin transfer.",
     "AccessControlEnforcedDefaultAdminDelay": "the admin transfer cannot complete before `schedule`.",
     "AccessControlInvalidDefaultAdmin": "`defaultAdmin` cannot take the admin role.",
+    "InvalidAccountNonce": "the signed nonce is not the current nonce `currentNonce` of `account`.",
 }
 
 

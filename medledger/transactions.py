@@ -26,7 +26,7 @@ from web3.exceptions import (
     Web3Exception,
     Web3RPCError,
 )
-from web3.types import Nonce, TxParams, TxReceipt
+from web3.types import Nonce, TxParams, TxReceipt, Wei
 
 from medledger.errors import (
     ChainError,
@@ -197,8 +197,12 @@ class Transactor:
             self.forget_nonce(signer.address)
             raise translate(exc) from None
 
-    def send_deployment(self, tx: TxParams, signer: LocalAccount) -> Receipt:
-        """Sign and send a prepared deployment transaction (``data`` set, no ``to``)."""
+    def transfer(self, signer: LocalAccount, to: str, value: int) -> Receipt:
+        """Send ``value`` wei from ``signer`` to ``to`` (e.g. to fund a new patient wallet for gas)."""
+        return self.send_prepared({"to": cast(ChecksumAddress, to), "value": Wei(value)}, signer)
+
+    def send_prepared(self, tx: TxParams, signer: LocalAccount) -> Receipt:
+        """Sign and send a prepared transaction: a deployment (``data``, no ``to``) or a transfer."""
         try:
             gas = int(self.w3.eth.estimate_gas({**tx, "from": signer.address}))
             tx = {

@@ -74,3 +74,9 @@ class EmploymentStatus(_Named):
     NONE = 0
     OFFERED = 1
     ACTIVE = 2
+
+
+class MrnLinkStatus(_Named):
+    NONE = 0
+    PROPOSED = 1
+    LINKED = 2

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pytest
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
 
 from medledger import chain as chainmod
 from medledger.chain import Chain
@@ -72,13 +75,29 @@ class Actors:
 
 
 @dataclass
+class People:
+    """Fresh wallets (not dev accounts) funded for gas: patients and the people around them."""
+
+    patient: LocalAccount
+    patient2: LocalAccount
+    guardian: LocalAccount  # a delegate candidate
+    clinic: LocalAccount  # accredited clinic
+
+
+@dataclass
 class Suite:
     chain: Chain
     deployment: Deployment
     actors: Actors
+    people: People
 
     def ledger(self, signer: LocalAccount) -> MedLedger:
         return MedLedger(self.chain.w3, self.deployment, signer)
+
+
+def wallet(label: str) -> LocalAccount:
+    """A deterministic throwaway wallet named ``label`` (its key is a hash of the label)."""
+    return Account.from_key(keccak(text=f"medledger test wallet {label}"))
 
 
 @pytest.fixture(scope="session")
@@ -93,7 +112,11 @@ def base_suite(chain: Chain) -> Suite:
     admin.consortium.add_licensing_authority(actors.authority2.address)
     admin.consortium.accredit(actors.hospital.address, InstitutionKind.HOSPITAL, b"\x11" * 32)
     admin.consortium.accredit(actors.pharmacy.address, InstitutionKind.PHARMACY, b"\x22" * 32)
-    return Suite(chain, deployment, actors)
+    people = People(*(wallet(name) for name in ("patient", "patient2", "guardian", "clinic")))
+    for person in vars(people).values():
+        admin.transactor.transfer(actors.admin, person.address, 10**20)
+    admin.consortium.accredit(people.clinic.address, InstitutionKind.CLINIC, b"\x33" * 32)
+    return Suite(chain, deployment, actors, people)
 
 
 @pytest.fixture
@@ -109,3 +132,12 @@ def suite(base_suite: Suite) -> Iterator[Suite]:
 @pytest.fixture
 def actors(suite: Suite) -> Actors:
     return suite.actors
+
+
+@pytest.fixture
+def ml(suite: Suite) -> SimpleNamespace:
+    """One ledger per actor and person (``ml.authority``, ``ml.patient``), sharing one transactor so
+    nonces stay coherent."""
+    root = suite.ledger(suite.actors.admin)
+    signers = {**vars(suite.actors), **vars(suite.people)}
+    return SimpleNamespace(**{name: root.using(account) for name, account in signers.items()})

@@ -39,7 +39,9 @@ def test_a_manifest_without_the_code_on_chain_is_not_reused(embedded, tmp_path):
 def test_swapped_addresses_fail_verification(embedded):
     deployment = deploy_suite(embedded, embedded.account(0))
     a, b = (deployment.contracts[n] for n in CONTRACT_NAMES[:2])
-    swapped = dataclasses.replace(deployment, contracts={CONTRACT_NAMES[0]: b, CONTRACT_NAMES[1]: a})
+    swapped = dataclasses.replace(
+        deployment, contracts={**deployment.contracts, CONTRACT_NAMES[0]: b, CONTRACT_NAMES[1]: a}
+    )
     assert verify(embedded, swapped) == CONTRACT_NAMES[:2]
 
 

@@ -32,6 +32,8 @@ def test_every_custom_error_of_the_suite_has_a_typed_exception(name):
 def _sample(kind: str):
     if kind == "address":
         return "0x" + "ab" * 20
+    if kind == "string":
+        return "a name longer than thirty-one bytes"
     if kind.startswith("bytes"):
         return b"\x07" * int(kind[5:])
     return 42

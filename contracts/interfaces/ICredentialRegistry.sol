@@ -164,6 +164,12 @@ interface ICredentialRegistry {
     /// @notice True only when `check(subject, kind, scope)` is Valid.
     function isValid(address subject, CredentialKind kind, uint64 scope) external view returns (bool);
 
+    /// @notice Whether `account` may be trusted with patient data right now: an active institution
+    /// holding a valid accreditation (scope 0), or a practitioner holding a valid licence, nursing
+    /// licence or pharmacist licence (scope 0). Consent checks call this at every access, so a
+    /// revoked licence or a suspended institution stops every grant it carried at once.
+    function isCredentialed(address account) external view returns (bool);
+
     /// @notice The link between `practitioner` and `institution`.
     function employment(address practitioner, address institution) external view returns (Employment memory);
 

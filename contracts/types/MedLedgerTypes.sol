@@ -83,3 +83,26 @@ struct Employment {
     EmploymentStatus status;
     uint40 since; // timestamp of acceptance; zero while only offered
 }
+
+/// @notice Lifecycle of the link between an institution's local patient number (MRN) and a patient.
+enum MrnLinkStatus {
+    None, // no link under this commitment, or it was unlinked
+    Proposed, // the institution proposed it; the patient (or a delegate) has not accepted yet
+    Linked
+}
+
+/// @notice A secp256k1 public key in compressed form (33 bytes: prefix 0x02/0x03, then X), split so
+/// it packs into two slots. Records' symmetric keys are wrapped to it with ECIES.
+struct EncryptionKey {
+    bytes32 x; // the X coordinate
+    uint8 prefix; // 0x02 if Y is even, 0x03 if odd; 0 when no key was published
+}
+
+/// @notice An institution's patient number, linked to a patient wallet. Keyed by the salted MRN
+/// commitment, so holding the MRN and its salt is what lets anyone resolve it. Two storage slots.
+struct MrnLink {
+    address patient; // the patient wallet the MRN belongs to
+    MrnLinkStatus status;
+    uint40 since; // time of the proposal, then of the link
+    address institution; // the institution whose MRN it is
+}

@@ -14,7 +14,9 @@ import click
 from medledger.cli.consortium import consortium
 from medledger.cli.credential import credential
 from medledger.cli.institution import institution
+from medledger.cli.key import key
 from medledger.cli.node import node
+from medledger.cli.patient import patient
 from medledger.cli.toolchain import compile_command, deploy
 from medledger.errors import MedLedgerError
 
@@ -58,6 +60,8 @@ cli.add_command(node)
 cli.add_command(consortium)
 cli.add_command(institution)
 cli.add_command(credential)
+cli.add_command(key)
+cli.add_command(patient)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from medledger.cli.context import Session, open_session
+from medledger.consent import SignedMessage
 from medledger.transactions import Receipt
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -84,6 +85,22 @@ def parse_time(text: str) -> int:
     return int(moment.timestamp())
 
 
+def end_time(start: int, until: str | None, days: int | None, what: str = "--valid-until") -> int:
+    """The end of a period from ``start``: exactly one of ``until`` (a time) or ``days``."""
+    if (until is None) == (days is None):
+        raise click.UsageError(f"give exactly one of {what} and --days")
+    return start + days * 86400 if days is not None else parse_time(str(until))
+
+
+def read_signed(path: Path) -> SignedMessage:
+    """A signed consent file written by a ``sign`` command or a wallet page."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc.strerror}") from None
+    return SignedMessage.from_json(text)
+
+
 def show_time(seconds: int) -> str:
     if seconds == 0:
         return "-"
@@ -99,4 +116,7 @@ def document_hash(document: Path | None, given: str | None) -> bytes | str:
     return given or bytes(32)
 
 
-__all__ = ["Session", "chain_options", "json_option", "receipt_fields", "parse_time", "show_time"]
+__all__ = [
+    "Session", "chain_options", "json_option", "receipt_fields", "parse_time", "show_time", "end_time",
+    "read_signed",
+]  # fmt: skip

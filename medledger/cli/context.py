@@ -20,6 +20,7 @@ from medledger.chain import Chain
 from medledger.client import MedLedger
 from medledger.deploy import Deployment, load_manifest, verify
 from medledger.errors import ConfigurationError, DeploymentError, NodeNotRunning
+from medledger.keyfile import KeyFile
 
 
 def home() -> Path:
@@ -34,6 +35,11 @@ def node_file() -> Path:
 def deployments_dir() -> Path:
     """Where manifests are kept: ``$MEDLEDGER_DEPLOYMENTS``, else ``<home>/deployments``."""
     return Path(os.environ.get("MEDLEDGER_DEPLOYMENTS") or home() / "deployments")
+
+
+def key_file(address: str) -> KeyFile:
+    """The wallet-side secrets of ``address``: ``<home>/keys/<address>.json`` (mode 0600)."""
+    return KeyFile(home() / "keys" / f"{address.lower()}.json")
 
 
 def read_node() -> dict[str, Any] | None:
@@ -78,6 +84,11 @@ class Session:
 
     def ledger(self) -> MedLedger:
         return MedLedger(self.chain.w3, self.deployment(), self.signer)
+
+    def require_signer(self) -> LocalAccount:
+        if self.signer is None:
+            raise ConfigurationError("this command signs: choose an account with --account")
+        return self.signer
 
 
 def open_session(chain_option: str, account_option: str | None) -> Session:

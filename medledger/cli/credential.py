@@ -9,6 +9,7 @@ import click
 from medledger.cli.common import (
     Session,
     chain_options,
+    end_time,
     parse_time,
     receipt_fields,
     show_time,
@@ -57,9 +58,7 @@ def issue(
 ) -> None:
     """Issue a credential of --kind to SUBJECT (licensing authority)."""
     start = session.chain.now() if valid_from == "now" else parse_time(valid_from)
-    if (valid_until is None) == (days is None):
-        raise click.UsageError("give exactly one of --valid-until and --days")
-    end = start + days * 86400 if days is not None else parse_time(str(valid_until))
+    end = end_time(start, valid_until, days)
     digest = hash_of_document(document, document_hash)
     issued = session.ledger().credentials.issue(
         subject, kind, scope=scope, valid_from=start, valid_until=end, document_hash=digest

@@ -8,7 +8,8 @@ from eth_utils import is_address, to_checksum_address
 from web3.contract import Contract
 
 from medledger.transactions import Receipt
-from medledger.errors import ConfigurationError, InvalidInput
+from medledger.consent import Domain, SignedMessage
+from medledger.errors import InvalidInput
 
 if TYPE_CHECKING:
     from medledger.client.facade import MedLedger
@@ -49,6 +50,7 @@ class SubClient:
     def __init__(self, ledger: MedLedger) -> None:
         self._ledger = ledger
         self.contract: Contract = ledger.contract(self.contract_name)
+        self._domain: Domain | None = None
 
     @property
     def address(self) -> str:
@@ -60,8 +62,29 @@ class SubClient:
         return self._ledger.transactor.call(function, sender)
 
     def _send(self, name: str, *args: Any) -> Receipt:
-        signer = self._ledger.signer
-        if signer is None:
-            raise ConfigurationError("no signing account: pass an account to send transactions")
+        signer = self._ledger.require_signer()
         function = self.contract.get_function_by_name(name)(*args)
         return self._ledger.transactor.send(function, signer)
+
+    def domain(self) -> Domain:
+        """The contract's EIP-712 domain, read once through ERC-5267."""
+        if self._domain is None:
+            self._domain = Domain.of(self.contract)
+        return self._domain
+
+    def _check_domain(self, signed: SignedMessage) -> None:
+        """Refuse, before spending gas, a message signed for another chain or contract."""
+        expected = self.domain().as_dict()
+        got = dict(signed.data.get("domain", {}))
+        same = (
+            got.get("name") == expected["name"]
+            and got.get("version") == expected["version"]
+            and int(got.get("chainId", -1)) == expected["chainId"]
+            and str(got.get("verifyingContract", "")).lower() == expected["verifyingContract"].lower()
+        )
+        if not same:
+            raise InvalidInput(
+                f"the {signed.primary_type} was signed for another contract or chain "
+                f"({got.get('verifyingContract')} on chain {got.get('chainId')}), not {self.contract_name} "
+                f"at {expected['verifyingContract']} on chain {expected['chainId']}"
+            )

@@ -10,6 +10,7 @@ from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
 
+from medledger.errors import ConfigurationError
 from medledger.transactions import Transactor
 from medledger.deploy import Deployment
 from medledger.toolchain import load_artifact
@@ -17,6 +18,8 @@ from medledger.toolchain import load_artifact
 if TYPE_CHECKING:
     from medledger.client.consortium import ConsortiumClient
     from medledger.client.credentials import CredentialsClient
+    from medledger.client.patients import PatientsClient
+    from medledger.client.patients import PatientsClient
 
 
 class MedLedger:
@@ -48,6 +51,12 @@ class MedLedger:
         """The same ledger acting as ``signer``."""
         return MedLedger(self.w3, self.deployment, signer, transactor=self.transactor)
 
+    def require_signer(self) -> LocalAccount:
+        """The signing account, or :class:`ConfigurationError` if this ledger is read-only."""
+        if self.signer is None:
+            raise ConfigurationError("no signing account: pass an account to send or sign")
+        return self.signer
+
     def contract(self, name: str) -> Contract:
         address = to_checksum_address(self.deployment.address(name))
         return self.w3.eth.contract(address=address, abi=load_artifact(name)["abi"])
@@ -63,3 +72,9 @@ class MedLedger:
         from medledger.client.credentials import CredentialsClient
 
         return CredentialsClient(self)
+
+    @cached_property
+    def patients(self) -> PatientsClient:
+        from medledger.client.patients import PatientsClient
+
+        return PatientsClient(self)

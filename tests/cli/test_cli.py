@@ -15,44 +15,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from medledger.chain import dev_accounts
 from medledger.cli import cli
-from medledger.cli.context import pid_alive
-
-ACCOUNTS = [a.address for a in dev_accounts()]
-ADMIN, REGULATOR, AUTHORITY, HOSPITAL, DOCTOR, OUTSIDER = ACCOUNTS[:6]
-SECRETS = [a.key.hex().removeprefix("0x") for a in dev_accounts()]
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    home = tmp_path_factory.mktemp("medledger-home")
-    environment = {"MEDLEDGER_HOME": str(home), "MEDLEDGER_DEPLOYMENTS": str(home / "deployments")}
-    yield environment
-    node_file = home / "node.json"
-    if node_file.is_file():  # a failing test must not leave a node behind
-        pid = json.loads(node_file.read_text())["pid"]
-        if pid_alive(pid):
-            os.killpg(pid, signal.SIGKILL)
-
-
-def run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
-
-
-def run_json(env: dict[str, str], *args: str) -> dict:
-    code, out, err = run(env, *args, "--json")
-    assert code == 0, err
-    return json.loads(out)
-
-
-def assert_user_error(code: int, out: str, err: str, fragment: str) -> None:
-    assert code == 1
-    assert err.startswith("error: ") and fragment in err
-    assert len(err.strip().splitlines()) == 1
-    assert "Traceback" not in out + err
-    assert not any(secret in out + err for secret in SECRETS)
+from medledger.deploy import CONTRACT_NAMES
+from tests.cli.conftest import AUTHORITY, DOCTOR, HOSPITAL, OUTSIDER, REGULATOR, assert_user_error, run, run_json
 
 
 def _leaf_commands(group: click.Group, prefix: tuple[str, ...] = ()):
@@ -101,7 +66,7 @@ def test_full_credential_flow_with_a_persistent_node(env):
 def _flow(env: dict[str, str]) -> None:
     assert_user_error(*run(env, "institution", "show", HOSPITAL), "medledger deploy")
     deployed = run_json(env, "deploy")
-    assert {row["contract"] for row in deployed} == {"ConsortiumRegistry", "CredentialRegistry"}
+    assert {row["contract"] for row in deployed} == set(CONTRACT_NAMES)
     assert run_json(env, "deploy") == deployed  # reused, not redeployed
 
     run_json(env, "consortium", "add-authority", AUTHORITY)
@@ -176,5 +141,5 @@ def test_compile_check_passes_on_committed_artifacts():
     result = CliRunner().invoke(cli, ["compile", "--check", "--json"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
-    assert {r["contract"] for r in rows} == {"ConsortiumRegistry", "CredentialRegistry"}
+    assert {r["contract"] for r in rows} == set(CONTRACT_NAMES)
     assert all(r["evm"] == "shanghai" for r in rows)

@@ -13,6 +13,7 @@ from eth_utils import keccak
 from web3.logs import DISCARD
 
 from medledger import errors
+from tests.helpers import block_time
 from medledger.client import MedLedger
 from medledger.transactions import Receipt
 from medledger.types import InstitutionKind, InstitutionStatus
@@ -60,10 +61,6 @@ def is_active_institution(ml: MedLedger, account: str) -> bool:
 
 def status_of(ml: MedLedger, account: str) -> InstitutionStatus:
     return ml.consortium.institution(account).status
-
-
-def block_time(ml: MedLedger, receipt: Receipt) -> int:
-    return int(ml.w3.eth.get_block(receipt.block_number)["timestamp"])
 
 
 # ─── accreditInstitution ─────────────────────────────────────────────────────────────────────

@@ -6,12 +6,11 @@ and accredits ``hospital`` and ``pharmacy``; ``doctor`` and ``nurse`` start with
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 
 import pytest
-from web3.logs import DISCARD
 
 from medledger import errors
+from tests.helpers import advance_to, block_time, events
 from medledger.client.credentials import IssuedCredential, credential_id
 from medledger.transactions import Receipt
 from medledger.types import CredentialKind, CredentialStatus, CredentialValidity, EmploymentStatus
@@ -23,13 +22,6 @@ DOCUMENT = b"\xd0" * 32
 LIFETIME = 10_000  # seconds a test credential stays valid
 REASON = 12
 V = CredentialValidity
-
-
-@pytest.fixture
-def ml(suite) -> SimpleNamespace:
-    """One ledger per actor (``ml.authority``), sharing a transactor so nonces stay coherent."""
-    root = suite.ledger(suite.actors.admin)
-    return SimpleNamespace(**{name: root.using(account) for name, account in vars(suite.actors).items()})
 
 
 @pytest.fixture
@@ -67,29 +59,7 @@ def licence(issue, actors) -> bytes:
 
 def emitted(viewer, receipt: Receipt, name: str) -> list:
     """The arguments of every ``name`` event the credential registry emitted in ``receipt``."""
-    event = getattr(viewer.credentials.contract.events, name)()
-    return [dict(log.args) for log in event.process_receipt(receipt.raw, errors=DISCARD)]
-
-
-def advance_to(chain, timestamp: int) -> None:
-    """Mine a block stamped exactly ``timestamp`` (views run at the latest block's time).
-
-    anvil and ganache stamp blocks with their wall clock plus an offset, so a second may tick between
-    reading the time and mining; then the block is undone and mined again one second earlier."""
-    correction = 0
-    for _ in range(3):
-        snapshot = chain.snapshot()
-        chain.advance_time(timestamp - chain.now() - correction)
-        overshoot = chain.now() - timestamp
-        if overshoot == 0:
-            return
-        chain.revert(snapshot)
-        correction += overshoot
-    pytest.fail(f"could not mine a block at {timestamp}")
-
-
-def block_time(viewer, receipt: Receipt) -> int:
-    return int(viewer.w3.eth.get_block(receipt.block_number)["timestamp"])
+    return events(viewer.credentials, receipt, name)
 
 
 # ─── issueCredential ─────────────────────────────────────────────────────────────────────────

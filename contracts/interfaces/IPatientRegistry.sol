@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {MrnLink} from "../types/MedLedgerTypes.sol";
+import {IConsortiumRegistry} from "./IConsortiumRegistry.sol";
+
+/// @title Patient identities, delegates, institutions' patient numbers and encryption keys.
+/// @notice A patient is a wallet. It registers itself with a salted identity commitment (a hash of
+/// its identity attributes and a secret salt, computed off chain) and an encryption public key, so
+/// nothing on chain or in an event names the person. A patient names delegates (the guardian of a
+/// minor, the family of an elderly patient) who may act for it in consent calls until an expiry.
+/// An institution links its local patient number (MRN) as a salted commitment, with the patient's
+/// consent given by transaction or by EIP-712 signature; whoever holds the MRN and its salt
+/// resolves it to the wallet. Any account (practitioner, institution) can publish an encryption key
+/// here too: it is where record keys are wrapped to.
+interface IPatientRegistry {
+    // ─── Errors ──────────────────────────────────────────────────────────────────────────────
+
+    /// @notice An address argument was the zero address.
+    error ZeroAddress();
+
+    /// @notice A commitment was zero; a commitment is a hash and is never zero.
+    error ZeroCommitment();
+
+    /// @notice The encryption key is not a compressed secp256k1 key (33 bytes starting 0x02 or 0x03).
+    error InvalidEncryptionKey();
+
+    /// @notice `patient` is already registered.
+    error PatientAlreadyRegistered(address patient);
+
+    /// @notice `patient` is not a registered patient.
+    error PatientNotRegistered(address patient);
+
+    /// @notice A patient cannot be its own delegate.
+    error SelfDelegation(address patient);
+
+    /// @notice The delegation end `validUntil` is not after `currentTime`.
+    error InvalidDelegationExpiry(uint40 validUntil, uint40 currentTime);
+
+    /// @notice `delegate` is not a delegate of `patient`.
+    error DelegateNotFound(address patient, address delegate);
+
+    /// @notice `account` is neither the patient `patient` nor one of its active delegates.
+    error NotPatientOrDelegate(address account, address patient);
+
+    /// @notice `account` is not an accredited, active institution.
+    error NotActiveInstitution(address account);
+
+    /// @notice The MRN commitment `mrnCommitment` is already proposed or linked.
+    error MrnAlreadyLinked(bytes32 mrnCommitment);
+
+    /// @notice The MRN commitment `mrnCommitment` is not in the state the call needs.
+    error MrnLinkStateInvalid(bytes32 mrnCommitment);
+
+    /// @notice `account` is neither the patient nor the institution of MRN link `mrnCommitment`.
+    error NotMrnLinkParty(address account, bytes32 mrnCommitment);
+
+    /// @notice The signature's deadline `deadline` has passed (now `currentTime`).
+    error SignatureExpired(uint256 deadline, uint256 currentTime);
+
+    /// @notice The signature is not a valid signature of `signer` over the request.
+    error InvalidSignature(address signer);
+
+    // ─── Events ──────────────────────────────────────────────────────────────────────────────
+
+    /// @notice `patient` registered with identity commitment `identityCommitment`.
+    event PatientRegistered(address indexed patient, bytes32 identityCommitment);
+
+    /// @notice `patient` replaced its identity commitment with `identityCommitment`.
+    event IdentityCommitmentRotated(address indexed patient, bytes32 identityCommitment);
+
+    /// @notice `account` published `key` (compressed secp256k1) as its encryption key.
+    event EncryptionKeyPublished(address indexed account, bytes key);
+
+    /// @notice `patient` named `delegate` to act for it until `validUntil`.
+    event DelegateAppointed(address indexed patient, address indexed delegate, uint40 validUntil);
+
+    /// @notice `patient` removed `delegate`.
+    event DelegateRemoved(address indexed patient, address indexed delegate);
+
+    /// @notice `institution` proposed linking its MRN commitment `mrnCommitment` to `patient`.
+    event MrnLinkProposed(bytes32 indexed mrnCommitment, address indexed patient, address indexed institution);
+
+    /// @notice MRN commitment `mrnCommitment` of `institution` now resolves to `patient`.
+    event MrnLinked(bytes32 indexed mrnCommitment, address indexed patient, address indexed institution);
+
+    /// @notice MRN commitment `mrnCommitment` was unlinked (or its proposal withdrawn) by `by`.
+    event MrnUnlinked(bytes32 indexed mrnCommitment, address indexed by);
+
+    // ─── Identity and keys ───────────────────────────────────────────────────────────────────
+
+    /// @notice Registers the calling wallet as a patient.
+    /// @param identityCommitment hash of the patient's identity attributes and a secret salt
+    /// (see `medledger.identity_commitment`); never the attributes themselves
+    /// @param encryptionKey the patient's compressed secp256k1 public key for ECIES, 33 bytes
+    function register(bytes32 identityCommitment, bytes calldata encryptionKey) external;
+
+    /// @notice Replaces the calling patient's identity commitment (e.g. after a change of name, or a new salt).
+    function rotateIdentityCommitment(bytes32 identityCommitment) external;
+
+    /// @notice Publishes or replaces the caller's encryption key. Open to every account: patients,
+    /// practitioners and institutions all receive record keys wrapped to their published key.
+    /// @param encryptionKey compressed secp256k1 public key, 33 bytes
+    function publishEncryptionKey(bytes calldata encryptionKey) external;
+
+    // ─── Delegates ───────────────────────────────────────────────────────────────────────────
+
+    /// @notice The calling patient names `delegate` to act for it in consent calls until
+    /// `validUntil`; naming an existing delegate again replaces its expiry.
+    function appointDelegate(address delegate, uint40 validUntil) external;
+
+    /// @notice The calling patient removes `delegate` at once.
+    function removeDelegate(address delegate) external;
+
+    // ─── Institutions' patient numbers ───────────────────────────────────────────────────────
+
+    /// @notice The calling institution proposes linking its MRN commitment to `patient`; the link
+    /// takes effect when the patient or a delegate accepts with `acceptMrnLink`.
+    /// @param mrnCommitment `keccak256(abi.encode(institution, keccak256(mrn), salt))`, computed off chain
+    function proposeMrnLink(address patient, bytes32 mrnCommitment) external;
+
+    /// @notice The patient (or an active delegate) accepts the proposed link `mrnCommitment`.
+    function acceptMrnLink(bytes32 mrnCommitment) external;
+
+    /// @notice The calling institution links its MRN commitment to `patient` in one step, with the
+    /// consent of the patient or an active delegate (`signer`) given as an EIP-712 `MrnLinkConsent`
+    /// signature. The signer's contract wallet may sign through ERC-1271.
+    /// @param nonce the patient's current nonce, `nonces(patient)`
+    /// @param deadline last second at which the signature may be used
+    function linkMrnWithConsent(
+        address patient,
+        bytes32 mrnCommitment,
+        address signer,
+        uint256 nonce,
+        uint256 deadline,
+        bytes calldata signature
+    ) external;
+
+    /// @notice Removes a proposed or linked MRN commitment. The patient or the institution.
+    function unlinkMrn(bytes32 mrnCommitment) external;
+
+    // ─── Views ───────────────────────────────────────────────────────────────────────────────
+
+    /// @notice The consortium whose institutions may link patient numbers.
+    function consortium() external view returns (IConsortiumRegistry);
+
+    /// @notice Whether `account` is a registered patient.
+    function isRegistered(address account) external view returns (bool);
+
+    /// @notice The identity commitment of `patient` (zero if not registered).
+    function identityCommitment(address patient) external view returns (bytes32);
+
+    /// @notice The published encryption key of `account`, 33 bytes, or empty if none.
+    function encryptionKey(address account) external view returns (bytes memory);
+
+    /// @notice The end (exclusive) of `delegate`'s delegation by `patient`; zero if none.
+    function delegationExpiry(address patient, address delegate) external view returns (uint40);
+
+    /// @notice True when `patient` is registered and `account` is the patient or an active delegate of it.
+    function canActFor(address account, address patient) external view returns (bool);
+
+    /// @notice The MRN link stored under `mrnCommitment`.
+    function mrnLink(bytes32 mrnCommitment) external view returns (MrnLink memory);
+
+    /// @notice The patient that `mrnCommitment` resolves to, or the zero address if it is not linked.
+    function resolveMrn(bytes32 mrnCommitment) external view returns (address);
+
+    /// @notice The next nonce of `patient` for signed consents.
+    function nonces(address patient) external view returns (uint256);
+
+    /// @notice EIP-712 typehash of `MrnLinkConsent(address patient,address institution,bytes32 mrnCommitment,uint256 nonce,uint256 deadline)`.
+    function MRN_LINK_CONSENT_TYPEHASH() external view returns (bytes32);
+}

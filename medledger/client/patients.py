@@ -1,0 +1,162 @@
+"""Sub-client of PatientRegistry: registration, keys, delegates, institutions' patient numbers."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from medledger import consent
+from medledger.client.base import SubClient, bytes32, checksum, uint
+from medledger.errors import InvalidInput
+from medledger.identity import compressed_public_key
+from medledger.transactions import Receipt
+from medledger.types import MrnLinkStatus
+
+ZERO_ADDRESS = "0x" + "00" * 20
+#: How long a signed consent stays usable when the caller gives no deadline.
+DEFAULT_SIGNATURE_LIFETIME = 3600
+
+
+@dataclass(frozen=True)
+class Patient:
+    address: str
+    registered: bool
+    identity_commitment: bytes
+    encryption_key: bytes  # compressed secp256k1, empty if none published
+
+
+@dataclass(frozen=True)
+class MrnLink:
+    commitment: bytes
+    patient: str
+    status: MrnLinkStatus
+    since: int  # unix seconds of the proposal, then of the link
+    institution: str
+
+
+def deadline_from(seconds: int | None, deadline: int | None) -> int:
+    """An absolute deadline: ``deadline`` if given, else now plus ``seconds`` (default one hour)."""
+    if deadline is not None:
+        return uint(deadline, 256, "deadline")
+    return int(time.time()) + (DEFAULT_SIGNATURE_LIFETIME if seconds is None else seconds)
+
+
+class PatientsClient(SubClient):
+    contract_name = "PatientRegistry"
+
+    # ─── Identity and keys ───────────────────────────────────────────────────────────────
+
+    def register(self, identity_commitment: bytes | str, encryption_key: bytes | str) -> Receipt:
+        """Register the signing wallet as a patient (see :func:`medledger.identity.identity_commitment`)."""
+        return self._send(
+            "register", bytes32(identity_commitment, "identity commitment"), compressed_public_key(encryption_key)
+        )
+
+    def rotate_identity_commitment(self, identity_commitment: bytes | str) -> Receipt:
+        return self._send("rotateIdentityCommitment", bytes32(identity_commitment, "identity commitment"))
+
+    def publish_encryption_key(self, encryption_key: bytes | str) -> Receipt:
+        """Publish the signer's encryption key (any account: patient, practitioner, institution)."""
+        return self._send("publishEncryptionKey", compressed_public_key(encryption_key))
+
+    # ─── Delegates ───────────────────────────────────────────────────────────────────────
+
+    def appoint_delegate(self, delegate: str, valid_until: int) -> Receipt:
+        return self._send(
+            "appointDelegate", checksum(delegate, "delegate"), uint(valid_until, 40, "delegation end")
+        )
+
+    def remove_delegate(self, delegate: str) -> Receipt:
+        return self._send("removeDelegate", checksum(delegate, "delegate"))
+
+    # ─── Institutions' patient numbers ───────────────────────────────────────────────────
+
+    def propose_mrn_link(self, patient: str, mrn_commitment: bytes | str) -> Receipt:
+        """The signing institution proposes its MRN commitment for ``patient``."""
+        return self._send(
+            "proposeMrnLink", checksum(patient, "patient"), bytes32(mrn_commitment, "MRN commitment")
+        )
+
+    def accept_mrn_link(self, mrn_commitment: bytes | str) -> Receipt:
+        """The signing patient (or delegate) accepts a proposed link."""
+        return self._send("acceptMrnLink", bytes32(mrn_commitment, "MRN commitment"))
+
+    def sign_mrn_consent(
+        self,
+        institution: str,
+        mrn_commitment: bytes | str,
+        *,
+        patient: str | None = None,
+        deadline: int | None = None,
+        lifetime: int | None = None,
+    ) -> consent.SignedMessage:
+        """The signer's EIP-712 consent for ``institution`` to link ``mrn_commitment``.
+
+        The signer is the patient, or a delegate signing for ``patient``."""
+        signer = self._ledger.require_signer()
+        patient = checksum(patient or signer.address, "patient")
+        message = {
+            "patient": patient,
+            "institution": checksum(institution, "institution"),
+            "mrnCommitment": bytes32(mrn_commitment, "MRN commitment"),
+            "nonce": self.nonce(patient),
+            "deadline": deadline_from(lifetime, deadline),
+        }
+        return consent.sign_message(self.domain(), "MrnLinkConsent", message, signer)
+
+    def link_mrn_with_consent(self, signed: consent.SignedMessage) -> Receipt:
+        """The signing institution links an MRN with the patient's signed consent."""
+        if signed.primary_type != "MrnLinkConsent":
+            raise InvalidInput(f"expected a MrnLinkConsent, got a {signed.primary_type}")
+        self._check_domain(signed)
+        m = signed.message
+        return self._send(
+            "linkMrnWithConsent",
+            checksum(m["patient"], "patient"),
+            bytes32(m["mrnCommitment"], "MRN commitment"),
+            checksum(signed.signer, "signer"),
+            int(m["nonce"]),
+            int(m["deadline"]),
+            signed.signature,
+        )
+
+    def unlink_mrn(self, mrn_commitment: bytes | str) -> Receipt:
+        return self._send("unlinkMrn", bytes32(mrn_commitment, "MRN commitment"))
+
+    # ─── Views ───────────────────────────────────────────────────────────────────────────
+
+    def get(self, account: str) -> Patient:
+        account = checksum(account, "patient")
+        commitment = bytes(self._call("identityCommitment", account))
+        return Patient(
+            address=account,
+            registered=commitment != bytes(32),
+            identity_commitment=commitment,
+            encryption_key=self.encryption_key(account),
+        )
+
+    def is_registered(self, account: str) -> bool:
+        return bool(self._call("isRegistered", checksum(account, "account")))
+
+    def encryption_key(self, account: str) -> bytes:
+        """The account's published compressed encryption key, or ``b""``."""
+        return bytes(self._call("encryptionKey", checksum(account, "account")))
+
+    def delegation_expiry(self, patient: str, delegate: str) -> int:
+        return int(self._call("delegationExpiry", checksum(patient, "patient"), checksum(delegate, "delegate")))
+
+    def can_act_for(self, account: str, patient: str) -> bool:
+        return bool(self._call("canActFor", checksum(account, "account"), checksum(patient, "patient")))
+
+    def mrn_link(self, mrn_commitment: bytes | str) -> MrnLink:
+        key = bytes32(mrn_commitment, "MRN commitment")
+        patient, status, since, institution = self._call("mrnLink", key)
+        return MrnLink(key, str(patient), MrnLinkStatus(status), int(since), str(institution))
+
+    def resolve_mrn(self, mrn_commitment: bytes | str) -> str | None:
+        """The patient wallet an MRN commitment is linked to, or None."""
+        patient = str(self._call("resolveMrn", bytes32(mrn_commitment, "MRN commitment")))
+        return None if patient == ZERO_ADDRESS else patient
+
+    def nonce(self, patient: str) -> int:
+        return int(self._call("nonces", checksum(patient, "patient")))
