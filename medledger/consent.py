@@ -39,6 +39,23 @@ MESSAGE_TYPES: dict[str, list[dict[str, str]]] = {
         {"name": "nonce", "type": "uint256"},
         {"name": "deadline", "type": "uint256"},
     ],
+    "Grant": [
+        {"name": "patient", "type": "address"},
+        {"name": "grantee", "type": "address"},
+        {"name": "categories", "type": "uint16"},
+        {"name": "writeCategories", "type": "uint16"},
+        {"name": "purpose", "type": "uint8"},
+        {"name": "validUntil", "type": "uint40"},
+        {"name": "referralAllowed", "type": "bool"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ],
+    "Revoke": [
+        {"name": "patient", "type": "address"},
+        {"name": "grantee", "type": "address"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ],
 }
 
 

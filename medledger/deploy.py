@@ -26,12 +26,20 @@ LOCAL_ADMIN_DELAY = 0
 #: Seconds a consortium admin transfer waits on a real network before the new admin can accept.
 NETWORK_ADMIN_DELAY = 2 * 24 * 3600
 
+#: Break-glass limits at deployment (max session, counting window, sessions per window); the
+#: consortium admin changes them with ``ConsentManager.setBreakGlassPolicy``.
+DEFAULT_BREAK_GLASS_POLICY = (24 * 3600, 24 * 3600, 5)
+
 # Deployment order: each entry names a contract and how to build its constructor arguments
 # from the admin and the addresses deployed before it.
 SUITE: list[tuple[str, Callable[[dict[str, Any]], list[Any]]]] = [
     ("ConsortiumRegistry", lambda ctx: [ctx["admin"], ctx["admin_delay"]]),
     ("CredentialRegistry", lambda ctx: [ctx["ConsortiumRegistry"]]),
     ("PatientRegistry", lambda ctx: [ctx["ConsortiumRegistry"]]),
+    (
+        "ConsentManager",
+        lambda ctx: [ctx["PatientRegistry"], ctx["CredentialRegistry"], DEFAULT_BREAK_GLASS_POLICY],
+    ),
 ]
 CONTRACT_NAMES = [name for name, _ in SUITE]
 

@@ -318,6 +318,87 @@ class SignatureExpired(InvalidState):
 class InvalidSignature(NotAuthorized):
     signer: str
 
+
+# ─── ConsentManager ──────────────────────────────────────────────────────────────────────────
+
+
+class SelfGrant(InvalidArgument):
+    patient: str
+
+
+class InvalidCategories(InvalidArgument):
+    categories: int
+
+
+class InvalidExpiry(InvalidArgument):
+    validUntil: int
+    currentTime: int
+    limit: int
+
+
+class GrantNotFound(NotFound):
+    patient: str
+    grantee: str
+
+
+class GrantExpired(InvalidState):
+    patient: str
+    grantee: str
+
+
+class ReferralNotAllowed(NotAuthorized):
+    patient: str
+    grantee: str
+
+
+class NotCredentialedInstitution(InvalidArgument):
+    institution: str
+
+
+class NotCredentialed(NotAuthorized):
+    account: str
+
+
+class GrantAlreadyExists(InvalidState):
+    patient: str
+    grantee: str
+
+
+class NotLicensedPractitioner(NotAuthorized):
+    account: str
+
+
+class InvalidBreakGlassDuration(InvalidArgument):
+    duration: int
+    maxDuration: int
+
+
+class BreakGlassAlreadyOpen(InvalidState):
+    patient: str
+    practitioner: str
+
+
+class BreakGlassNotOpen(InvalidState):
+    patient: str
+    practitioner: str
+
+
+class BreakGlassLimitReached(InvalidState):
+    practitioner: str
+    windowEndsAt: int
+
+
+class NotBreakGlassParty(NotAuthorized):
+    account: str
+
+
+class NotConsortiumAdmin(NotAuthorized):
+    account: str
+
+
+class InvalidBreakGlassPolicy(InvalidArgument):
+    """The break-glass limits are not positive, or a session would outlast the window."""
+
 def _collect() -> dict[str, type[ContractError]]:
     found: dict[str, type[ContractError]] = {}
     pending: list[type[ContractError]] = [ContractError]

@@ -80,3 +80,67 @@ class MrnLinkStatus(_Named):
     NONE = 0
     PROPOSED = 1
     LINKED = 2
+
+
+class Purpose(_Named):
+    TREATMENT = 0
+    REFERRAL = 1
+    INSURANCE = 2
+    RESEARCH = 3
+    EMERGENCY = 4
+    PATIENT_REQUEST = 5
+    PUBLIC_HEALTH = 6
+    OPERATIONS = 7
+
+
+class RecordCategory(_Named):
+    SUMMARY = 0
+    LABS = 1
+    IMAGING = 2
+    MEDICATIONS = 3
+    CLINICAL_NOTES = 4
+    GENOMICS = 5
+    MENTAL_HEALTH = 6
+    SEXUAL_HEALTH = 7
+    SUBSTANCE_USE = 8
+    IMMUNIZATIONS = 9
+    PROCEDURES = 10
+    DOCUMENTS = 11
+
+
+#: The mask of every record category (the contract's ``ALL_CATEGORIES``).
+ALL_CATEGORIES = (1 << len(RecordCategory)) - 1
+
+
+def category_mask(categories: int | str | RecordCategory | list[str | int | RecordCategory] | tuple[str | int | RecordCategory, ...]) -> int:
+    """A uint16 mask from category names or members (``["labs", "imaging"]``, ``"labs,imaging"``,
+    ``"all"``), or an int mask checked to name only existing categories."""
+    from medledger.errors import InvalidInput
+
+    if isinstance(categories, RecordCategory):
+        return 1 << int(categories)
+    if isinstance(categories, int) and not isinstance(categories, bool):
+        if not 0 <= categories <= ALL_CATEGORIES:
+            raise InvalidInput(f"category mask {categories} names categories that do not exist (max {ALL_CATEGORIES})")
+        return categories
+    if isinstance(categories, str):
+        if categories.strip().lower() == "all":
+            return ALL_CATEGORIES
+        categories = [part for part in categories.split(",") if part.strip()]
+    mask = 0
+    for item in categories:
+        mask |= 1 << int(RecordCategory.parse(item.strip() if isinstance(item, str) else item))
+    return mask
+
+
+def categories_in(mask: int) -> list[RecordCategory]:
+    """The categories a mask names, in order."""
+    return [c for c in RecordCategory if mask & (1 << int(c))]
+
+
+class AccessBasis(_Named):
+    NONE = 0
+    PATIENT = 1
+    GRANT = 2
+    REFERRAL = 3
+    BREAK_GLASS = 4

@@ -106,3 +106,72 @@ struct MrnLink {
     uint40 since; // time of the proposal, then of the link
     address institution; // the institution whose MRN it is
 }
+
+/// @notice Why a grantee may read a patient's records; each maps to an HL7 v3 ActReason purpose of
+/// use in FHIR Consent.provision.purpose (in brackets).
+enum Purpose {
+    Treatment, // [TREAT]
+    Referral, // care passed on to another provider [COC, coordination of care]
+    Insurance, // payment of a claim [HPAYMT]
+    Research, // [HRESCH]
+    Emergency, // the purpose of every break-glass access [ETREAT]
+    PatientRequest, // the patient asked for the disclosure [PATRQT]
+    PublicHealth, // [PUBHLTH]
+    Operations // healthcare operations such as quality review [HOPERAT]
+}
+
+/// @notice Record categories. A set of categories is a uint16 mask with bit `1 << category`.
+enum RecordCategory {
+    Summary, // patient summary: problems, allergies, current medication
+    Labs,
+    Imaging,
+    Medications, // prescriptions and dispensations
+    ClinicalNotes,
+    Genomics,
+    MentalHealth,
+    SexualHealth, // sexual and reproductive health
+    SubstanceUse,
+    Immunizations,
+    Procedures,
+    Documents // scanned letters and other documents
+}
+
+/// @notice A patient's grant to one grantee: what it may read (and write), why, and until when.
+/// Keyed by (patient, grantee), so a new grant replaces the old one. One storage slot.
+struct Grant {
+    address referredBy; // for a grant made by a referral: the referring grantee; zero for the patient's own grants
+    uint16 categories; // mask of categories the grantee may read
+    uint16 writeCategories; // subset of `categories` in which the grantee may also anchor records
+    Purpose purpose;
+    uint40 validUntil; // end of the grant (exclusive); zero when there is no grant
+    bool referralAllowed; // whether the grantee may refer the patient on, once
+}
+
+/// @notice Limits on break-glass access, set by the consortium admin. One storage slot.
+struct BreakGlassPolicy {
+    uint40 maxDuration; // longest session a practitioner may open, in seconds
+    uint40 window; // length of the window in which sessions are counted, in seconds
+    uint16 maxSessionsPerWindow; // sessions one practitioner may open per window, over all patients
+}
+
+/// @notice An emergency access session of one practitioner to one patient. One storage slot.
+struct BreakGlassSession {
+    uint40 openedAt;
+    uint40 until; // end (exclusive); the patient, the practitioner or a regulator may bring it forward
+    uint16 reasonCode; // the emergency, as a code of the consortium's rulebook (no free text)
+}
+
+/// @notice Break-glass sessions a practitioner opened in the current window. One storage slot.
+struct BreakGlassUsage {
+    uint40 windowStart;
+    uint16 sessions;
+}
+
+/// @notice On what ground a reader may read a record, as the access log records it.
+enum AccessBasis {
+    None, // no access: the read is refused
+    Patient, // the patient reads its own record
+    Grant, // a live grant from the patient (or a delegate)
+    Referral, // a live grant made by a referral
+    BreakGlass // an open emergency session
+}

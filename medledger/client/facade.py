@@ -18,6 +18,8 @@ from medledger.toolchain import load_artifact
 if TYPE_CHECKING:
     from medledger.client.consortium import ConsortiumClient
     from medledger.client.credentials import CredentialsClient
+    from medledger.client.access import AccessClient
+    from medledger.client.consent import ConsentClient
     from medledger.client.patients import PatientsClient
     from medledger.client.patients import PatientsClient
 
@@ -78,3 +80,15 @@ class MedLedger:
         from medledger.client.patients import PatientsClient
 
         return PatientsClient(self)
+
+    @cached_property
+    def consent(self) -> ConsentClient:
+        from medledger.client.consent import ConsentClient
+
+        return ConsentClient(self)
+
+    @cached_property
+    def access(self) -> AccessClient:
+        from medledger.client.access import AccessClient
+
+        return AccessClient(self)

@@ -1,0 +1,256 @@
+"""Sub-client of ConsentManager: grants by transaction or signature, revocations, referrals, checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from medledger import consent
+from medledger.client.base import SubClient, checksum, uint
+from medledger.client.patients import deadline_from
+from medledger.errors import InvalidInput
+from medledger.transactions import Receipt
+from medledger.types import AccessBasis, Purpose, RecordCategory, categories_in, category_mask
+
+ZERO_ADDRESS = "0x" + "00" * 20
+
+Categories = int | str | RecordCategory | list[str | int | RecordCategory] | tuple[str | int | RecordCategory, ...]
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A patient's grant to one grantee, as stored on chain."""
+
+    patient: str
+    grantee: str
+    categories: list[RecordCategory]
+    write_categories: list[RecordCategory]
+    purpose: Purpose
+    valid_until: int  # unix seconds, exclusive; 0 when there is no grant
+    referral_allowed: bool
+    referred_by: str | None  # the referring grantee, for a grant made by a referral
+
+    @property
+    def exists(self) -> bool:
+        return self.valid_until != 0
+
+    def live_at(self, timestamp: int) -> bool:
+        """Whether the grant's own terms hold at ``timestamp`` (credentials are checked separately)."""
+        return self.valid_until > timestamp
+
+
+@dataclass(frozen=True)
+class GrantTerms:
+    """What a patient grants: the arguments of ``grantAccess`` and of a signed ``Grant``."""
+
+    grantee: str
+    categories: int  # mask
+    write_categories: int  # mask, within categories
+    purpose: Purpose
+    valid_until: int
+    referral_allowed: bool = False
+
+    @classmethod
+    def build(
+        cls,
+        grantee: str,
+        categories: Categories,
+        *,
+        purpose: Purpose | str | int = Purpose.TREATMENT,
+        valid_until: int,
+        write_categories: Categories = 0,
+        referral_allowed: bool = False,
+    ) -> GrantTerms:
+        read = category_mask(categories)
+        write = category_mask(write_categories)
+        if read == 0:
+            raise InvalidInput("a grant needs at least one record category")
+        if write & ~read:
+            raise InvalidInput("write categories must be among the granted categories")
+        return cls(
+            checksum(grantee, "grantee"),
+            read,
+            write,
+            Purpose.parse(purpose) if not isinstance(purpose, Purpose) else purpose,
+            uint(valid_until, 40, "grant end"),
+            bool(referral_allowed),
+        )
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        return (
+            self.grantee, self.categories, self.write_categories, int(self.purpose), self.valid_until,
+            self.referral_allowed,
+        )  # fmt: skip
+
+
+class ConsentClient(SubClient):
+    contract_name = "ConsentManager"
+
+    # ─── Grants ──────────────────────────────────────────────────────────────────────────
+
+    def grant(
+        self,
+        patient: str,
+        grantee: str,
+        categories: Categories,
+        *,
+        purpose: Purpose | str | int = Purpose.TREATMENT,
+        valid_until: int,
+        write_categories: Categories = 0,
+        referral_allowed: bool = False,
+    ) -> Receipt:
+        """Grant ``grantee`` access to ``patient``'s records (signer: the patient or a delegate)."""
+        terms = GrantTerms.build(
+            grantee, categories, purpose=purpose, valid_until=valid_until,
+            write_categories=write_categories, referral_allowed=referral_allowed,
+        )  # fmt: skip
+        return self._send("grantAccess", checksum(patient, "patient"), terms.as_tuple())
+
+    def sign_grant(
+        self,
+        grantee: str,
+        categories: Categories,
+        *,
+        purpose: Purpose | str | int = Purpose.TREATMENT,
+        valid_until: int,
+        write_categories: Categories = 0,
+        referral_allowed: bool = False,
+        patient: str | None = None,
+        deadline: int | None = None,
+        lifetime: int | None = None,
+    ) -> consent.SignedMessage:
+        """The signer's EIP-712 ``Grant``, for anyone to relay. A delegate passes ``patient``."""
+        signer = self._ledger.require_signer()
+        patient = checksum(patient or signer.address, "patient")
+        terms = GrantTerms.build(
+            grantee, categories, purpose=purpose, valid_until=valid_until,
+            write_categories=write_categories, referral_allowed=referral_allowed,
+        )  # fmt: skip
+        message = {
+            "patient": patient,
+            "grantee": terms.grantee,
+            "categories": terms.categories,
+            "writeCategories": terms.write_categories,
+            "purpose": int(terms.purpose),
+            "validUntil": terms.valid_until,
+            "referralAllowed": terms.referral_allowed,
+            "nonce": self.nonce(patient),
+            "deadline": deadline_from(lifetime, deadline),
+        }
+        return consent.sign_message(self.domain(), "Grant", message, signer)
+
+    def revoke(self, patient: str, grantee: str) -> Receipt:
+        """Revoke ``grantee``'s access (and any referral it made)."""
+        return self._send("revokeAccess", checksum(patient, "patient"), checksum(grantee, "grantee"))
+
+    def sign_revoke(
+        self, grantee: str, *, patient: str | None = None, deadline: int | None = None, lifetime: int | None = None
+    ) -> consent.SignedMessage:
+        """The signer's EIP-712 ``Revoke``, for anyone to relay."""
+        signer = self._ledger.require_signer()
+        patient = checksum(patient or signer.address, "patient")
+        message = {
+            "patient": patient,
+            "grantee": checksum(grantee, "grantee"),
+            "nonce": self.nonce(patient),
+            "deadline": deadline_from(lifetime, deadline),
+        }
+        return consent.sign_message(self.domain(), "Revoke", message, signer)
+
+    def relay(self, signed: consent.SignedMessage) -> Receipt:
+        """Send a signed ``Grant`` or ``Revoke`` (the relayer pays the gas)."""
+        self._check_domain(signed)
+        m = signed.message
+        patient = checksum(m["patient"], "patient")
+        tail = (checksum(signed.signer, "signer"), int(m["nonce"]), int(m["deadline"]), signed.signature)
+        if signed.primary_type == "Grant":
+            terms = GrantTerms.build(
+                m["grantee"], int(m["categories"]), purpose=int(m["purpose"]), valid_until=int(m["validUntil"]),
+                write_categories=int(m["writeCategories"]), referral_allowed=bool(m["referralAllowed"]),
+            )  # fmt: skip
+            return self._send("grantAccessWithSignature", patient, terms.as_tuple(), *tail)
+        if signed.primary_type == "Revoke":
+            return self._send("revokeAccessWithSignature", patient, checksum(m["grantee"], "grantee"), *tail)
+        raise InvalidInput(f"a {signed.primary_type} is not a consent to relay here (expected Grant or Revoke)")
+
+    def refer(
+        self,
+        patient: str,
+        institution: str,
+        categories: Categories,
+        *,
+        valid_until: int,
+        write_categories: Categories = 0,
+    ) -> Receipt:
+        """The signing grantee refers ``patient`` to ``institution`` (once, within its own grant)."""
+        return self._send(
+            "refer",
+            checksum(patient, "patient"),
+            checksum(institution, "institution"),
+            category_mask(categories),
+            category_mask(write_categories),
+            uint(valid_until, 40, "referral end"),
+        )
+
+    # ─── Views ───────────────────────────────────────────────────────────────────────────
+
+    def grant_of(self, patient: str, grantee: str) -> Grant:
+        patient, grantee = checksum(patient, "patient"), checksum(grantee, "grantee")
+        referred_by, categories, write, purpose, valid_until, referral = self._call("grantOf", patient, grantee)
+        return Grant(
+            patient=patient,
+            grantee=grantee,
+            categories=categories_in(int(categories)),
+            write_categories=categories_in(int(write)),
+            purpose=Purpose(purpose),
+            valid_until=int(valid_until),
+            referral_allowed=bool(referral),
+            referred_by=None if str(referred_by) == ZERO_ADDRESS else str(referred_by),
+        )
+
+    def referral_of(self, patient: str, referrer: str) -> str | None:
+        found = str(self._call("referralOf", checksum(patient, "patient"), checksum(referrer, "referrer")))
+        return None if found == ZERO_ADDRESS else found
+
+    def can_access(self, grantee: str, patient: str, category: RecordCategory | str | int) -> bool:
+        return bool(self._call("canAccess", *self._triple(grantee, patient, category)))
+
+    def can_write(self, grantee: str, patient: str, category: RecordCategory | str | int) -> bool:
+        return bool(self._call("canWrite", *self._triple(grantee, patient, category)))
+
+    def access_basis(
+        self, reader: str, patient: str, category: RecordCategory | str | int
+    ) -> tuple[AccessBasis, Purpose]:
+        basis, purpose = self._call("accessBasis", *self._triple(reader, patient, category))
+        return AccessBasis(basis), Purpose(purpose)
+
+    def nonce(self, patient: str) -> int:
+        return int(self._call("nonces", checksum(patient, "patient")))
+
+    def grants_of(self, patient: str, from_block: int = 0) -> list[Grant]:
+        """The patient's grants that still exist on chain (found through its grant and referral events)."""
+        patient = checksum(patient, "patient")
+        grantees = self._grantees(patient, from_block)
+        return [g for g in (self.grant_of(patient, grantee) for grantee in grantees) if g.exists]
+
+    def _grantees(self, patient: str, from_block: int) -> list[str]:
+        events = self.contract.events
+        seen: dict[str, None] = {}
+        for log in self._logs(events.AccessGranted, {"patient": patient}, from_block):
+            seen[str(log["args"]["grantee"])] = None
+        for log in self._logs(events.PatientReferred, {"patient": patient}, from_block):
+            seen[str(log["args"]["institution"])] = None
+        return list(seen)
+
+    def _logs(self, event: Any, filters: dict[str, Any], from_block: int) -> Iterable[Any]:
+        from medledger.transactions import translate
+
+        try:
+            return list(event.get_logs(from_block=from_block, argument_filters=filters))
+        except Exception as exc:  # noqa: BLE001
+            raise translate(exc) from None
+
+    @staticmethod
+    def _triple(account: str, patient: str, category: RecordCategory | str | int) -> tuple[str, str, int]:
+        return checksum(account, "account"), checksum(patient, "patient"), int(RecordCategory.parse(category))
