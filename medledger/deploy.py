@@ -40,6 +40,7 @@ SUITE: list[tuple[str, Callable[[dict[str, Any]], list[Any]]]] = [
         "ConsentManager",
         lambda ctx: [ctx["PatientRegistry"], ctx["CredentialRegistry"], DEFAULT_BREAK_GLASS_POLICY],
     ),
+    ("RecordRegistry", lambda ctx: [ctx["ConsentManager"]]),
 ]
 CONTRACT_NAMES = [name for name, _ in SUITE]
 

@@ -399,6 +399,44 @@ class NotConsortiumAdmin(NotAuthorized):
 class InvalidBreakGlassPolicy(InvalidArgument):
     """The break-glass limits are not positive, or a session would outlast the window."""
 
+
+# ─── RecordRegistry ──────────────────────────────────────────────────────────────────────────
+
+
+class ZeroContentHash(InvalidArgument):
+    """The content hash was zero."""
+
+
+class RecordAlreadyAnchored(InvalidState):
+    contentHash: bytes
+
+
+class RecordNotFound(NotFound):
+    contentHash: bytes
+
+
+class NotAllowedToWrite(NotAuthorized):
+    account: str
+    patient: str
+    category: int
+
+
+class VersionMismatch(InvalidArgument):
+    previous: bytes
+
+
+class RecordAlreadySuperseded(InvalidState):
+    previous: bytes
+
+
+class InvalidUri(InvalidArgument):
+    length: int
+
+
+class AccessDenied(NotAuthorized):
+    reader: str
+    contentHash: bytes
+
 def _collect() -> dict[str, type[ContractError]]:
     found: dict[str, type[ContractError]] = {}
     pending: list[type[ContractError]] = [ContractError]

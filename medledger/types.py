@@ -144,3 +144,9 @@ class AccessBasis(_Named):
     GRANT = 2
     REFERRAL = 3
     BREAK_GLASS = 4
+
+
+class RecordStatus(_Named):
+    UNKNOWN = 0
+    CURRENT = 1
+    SUPERSEDED = 2

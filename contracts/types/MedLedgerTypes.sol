@@ -175,3 +175,18 @@ enum AccessBasis {
     Referral, // a live grant made by a referral
     BreakGlass // an open emergency session
 }
+
+/// @notice An anchored record: the ciphertext's hash is the key; the data stays off chain. One slot.
+struct Record {
+    address patient; // whose record it is
+    RecordCategory category;
+    uint40 anchoredAt;
+    bool superseded; // a newer version was anchored over it
+}
+
+/// @notice What `RecordRegistry.verify` says about a file's hash.
+enum RecordStatus {
+    Unknown, // never anchored: not a medledger record, or altered
+    Current, // anchored and not superseded
+    Superseded // anchored, but a newer version replaced it
+}

@@ -1,11 +1,16 @@
-"""Sub-client for emergency access: break-glass sessions and their limits (ConsentManager)."""
+"""Sub-client for access: break-glass sessions and their limits (ConsentManager), logged reads and
+the access history (RecordRegistry)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import Any
+
 from medledger.client.base import SubClient, checksum, uint
+from medledger.client.records import LoggedRead
 from medledger.transactions import Receipt
+from medledger.types import AccessBasis, Purpose
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,39 @@ class BreakGlassPolicy:
 class BreakGlassUsage:
     window_start: int
     sessions: int
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    """One logged read, from the access log."""
+
+    record: bytes
+    patient: str
+    reader: str
+    basis: AccessBasis
+    purpose: Purpose
+    block_number: int
+    tx_hash: str
+    timestamp: int
+
+    @property
+    def break_glass(self) -> bool:
+        return self.basis is AccessBasis.BREAK_GLASS
+
+
+@dataclass(frozen=True)
+class BreakGlassEvent:
+    """A break-glass session opened or closed early, for patients and regulators."""
+
+    kind: str  # "opened" or "closed"
+    patient: str
+    practitioner: str
+    by: str  # who opened or closed it
+    reason_code: int | None
+    until: int | None
+    block_number: int
+    tx_hash: str
+    timestamp: int
 
 
 class AccessClient(SubClient):
@@ -70,3 +108,64 @@ class AccessClient(SubClient):
     def break_glass_usage(self, practitioner: str) -> BreakGlassUsage:
         window_start, sessions = self._call("breakGlassUsage", checksum(practitioner, "practitioner"))
         return BreakGlassUsage(int(window_start), int(sessions))
+
+    # ─── The access log ──────────────────────────────────────────────────────────────────
+
+    def log_read(self, record_hash: bytes | str) -> LoggedRead:
+        """Log that the signer reads a record (before the vault serves it)."""
+        return self._ledger.records.log_access(record_hash)
+
+    def history(self, patient: str | None = None, *, reader: str | None = None, from_block: int = 0) -> list[AccessEntry]:
+        """Logged reads of ``patient``'s records (or by ``reader``), oldest first."""
+        filters = {}
+        if patient is not None:
+            filters["patient"] = checksum(patient, "patient")
+        if reader is not None:
+            filters["reader"] = checksum(reader, "reader")
+        records = self._ledger.records
+        return [
+            AccessEntry(
+                record=bytes(log["args"]["contentHash"]),
+                patient=str(log["args"]["patient"]),
+                reader=str(log["args"]["reader"]),
+                basis=AccessBasis(log["args"]["basis"]),
+                purpose=Purpose(log["args"]["purpose"]),
+                block_number=int(log["blockNumber"]),
+                tx_hash=log["transactionHash"].to_0x_hex(),
+                timestamp=self._block_time(int(log["blockNumber"])),
+            )
+            for log in records._events("RecordAccessed", filters, from_block)
+        ]
+
+    def break_glass_events(self, patient: str | None = None, from_block: int = 0) -> list[BreakGlassEvent]:
+        """Break-glass sessions opened and closed, for one patient or (regulator's view) everyone."""
+        filters = {"patient": checksum(patient, "patient")} if patient is not None else {}
+        found: list[tuple[int, int, BreakGlassEvent]] = []
+        for log in self._events("BreakGlassOpened", filters, from_block):
+            args = log["args"]
+            found.append(self._ordered(log, BreakGlassEvent(
+                "opened", str(args["patient"]), str(args["practitioner"]), str(args["practitioner"]),
+                int(args["reasonCode"]), int(args["until"]), int(log["blockNumber"]),
+                log["transactionHash"].to_0x_hex(), self._block_time(int(log["blockNumber"])),
+            )))  # fmt: skip
+        for log in self._events("BreakGlassClosed", filters, from_block):
+            args = log["args"]
+            found.append(self._ordered(log, BreakGlassEvent(
+                "closed", str(args["patient"]), str(args["practitioner"]), str(args["by"]), None, None,
+                int(log["blockNumber"]), log["transactionHash"].to_0x_hex(),
+                self._block_time(int(log["blockNumber"])),
+            )))  # fmt: skip
+        return [event for _, _, event in sorted(found, key=lambda item: item[:2])]
+
+    @staticmethod
+    def _ordered(log: Any, event: BreakGlassEvent) -> tuple[int, int, BreakGlassEvent]:
+        return int(log["blockNumber"]), int(log["logIndex"]), event
+
+    def _block_time(self, block_number: int) -> int:
+        from medledger.transactions import translate
+
+        try:
+            return int(self._ledger.w3.eth.get_block(block_number)["timestamp"])
+        except Exception as exc:  # noqa: BLE001
+            raise translate(exc) from None
+

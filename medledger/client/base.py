@@ -66,6 +66,16 @@ class SubClient:
         function = self.contract.get_function_by_name(name)(*args)
         return self._ledger.transactor.send(function, signer)
 
+    def _events(self, name: str, filters: dict[str, Any] | None = None, from_block: int = 0) -> list[Any]:
+        """Logs of event ``name`` of this contract matching indexed ``filters``, oldest first."""
+        from medledger.transactions import translate
+
+        event = getattr(self.contract.events, name)
+        try:
+            return list(event.get_logs(from_block=from_block, argument_filters=filters or {}))
+        except Exception as exc:  # noqa: BLE001
+            raise translate(exc) from None
+
     def domain(self) -> Domain:
         """The contract's EIP-712 domain, read once through ERC-5267."""
         if self._domain is None:

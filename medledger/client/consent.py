@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -235,21 +234,12 @@ class ConsentClient(SubClient):
         return [g for g in (self.grant_of(patient, grantee) for grantee in grantees) if g.exists]
 
     def _grantees(self, patient: str, from_block: int) -> list[str]:
-        events = self.contract.events
         seen: dict[str, None] = {}
-        for log in self._logs(events.AccessGranted, {"patient": patient}, from_block):
+        for log in self._events("AccessGranted", {"patient": patient}, from_block):
             seen[str(log["args"]["grantee"])] = None
-        for log in self._logs(events.PatientReferred, {"patient": patient}, from_block):
+        for log in self._events("PatientReferred", {"patient": patient}, from_block):
             seen[str(log["args"]["institution"])] = None
         return list(seen)
-
-    def _logs(self, event: Any, filters: dict[str, Any], from_block: int) -> Iterable[Any]:
-        from medledger.transactions import translate
-
-        try:
-            return list(event.get_logs(from_block=from_block, argument_filters=filters))
-        except Exception as exc:  # noqa: BLE001
-            raise translate(exc) from None
 
     @staticmethod
     def _triple(account: str, patient: str, category: RecordCategory | str | int) -> tuple[str, str, int]:

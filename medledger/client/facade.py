@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from medledger.client.access import AccessClient
     from medledger.client.consent import ConsentClient
     from medledger.client.patients import PatientsClient
+    from medledger.client.records import RecordsClient
     from medledger.client.patients import PatientsClient
 
 
@@ -92,3 +93,9 @@ class MedLedger:
         from medledger.client.access import AccessClient
 
         return AccessClient(self)
+
+    @cached_property
+    def records(self) -> RecordsClient:
+        from medledger.client.records import RecordsClient
+
+        return RecordsClient(self)

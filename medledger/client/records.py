@@ -1,0 +1,142 @@
+"""Sub-client of RecordRegistry: anchor records, verify files, log reads, read version chains."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from medledger.client.base import SubClient, bytes32, checksum
+from medledger.errors import InvalidInput
+from medledger.transactions import Receipt
+from medledger.types import AccessBasis, Purpose, RecordCategory, RecordStatus
+
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+def content_hash(data: bytes) -> bytes:
+    """SHA-256 of a ciphertext: the id a record is anchored under (``sha256sum`` gives the same)."""
+    return hashlib.sha256(data).digest()
+
+
+def file_hash(path: Path) -> bytes:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    return digest.digest()
+
+
+@dataclass(frozen=True)
+class Record:
+    id: bytes  # content hash
+    patient: str
+    category: RecordCategory
+    anchored_at: int
+    superseded: bool
+
+    @property
+    def exists(self) -> bool:
+        return self.patient != ZERO_ADDRESS
+
+
+@dataclass(frozen=True)
+class RecordVersion:
+    """One anchoring, as its event tells it."""
+
+    id: bytes
+    patient: str
+    author: str
+    category: RecordCategory
+    supersedes: bytes | None
+    uri: str
+    block_number: int
+    tx_hash: str
+
+
+@dataclass(frozen=True)
+class LoggedRead:
+    record: bytes
+    basis: AccessBasis
+    purpose: Purpose
+    receipt: Receipt
+
+
+class RecordsClient(SubClient):
+    contract_name = "RecordRegistry"
+
+    def anchor(
+        self,
+        patient: str,
+        category: RecordCategory | str | int,
+        record_hash: bytes | str,
+        uri: str,
+        *,
+        supersedes: bytes | str | None = None,
+    ) -> Receipt:
+        """Anchor a record's ciphertext hash (the patient, or a grantee with write permission)."""
+        if not uri or len(uri.encode()) > 256:
+            raise InvalidInput("the record URI must be 1 to 256 bytes")
+        return self._send(
+            "anchorRecord",
+            checksum(patient, "patient"),
+            int(RecordCategory.parse(category)),
+            bytes32(record_hash, "record hash"),
+            uri,
+            bytes32(supersedes, "superseded record") if supersedes is not None else bytes(32),
+        )
+
+    def log_access(self, record_hash: bytes | str) -> LoggedRead:
+        """Log that the signer reads a record; raises :class:`AccessDenied` without access."""
+        key = bytes32(record_hash, "record hash")
+        receipt = self._send("logAccess", key)
+        (event,) = self.contract.events.RecordAccessed().process_receipt(receipt.raw)
+        return LoggedRead(key, AccessBasis(event["args"]["basis"]), Purpose(event["args"]["purpose"]), receipt)
+
+    def verify(self, record_hash: bytes | str) -> RecordStatus:
+        return RecordStatus(self._call("verify", bytes32(record_hash, "record hash")))
+
+    def verify_file(self, path: Path) -> tuple[bytes, RecordStatus]:
+        """The file's SHA-256 and what the chain says of it."""
+        digest = file_hash(path)
+        return digest, self.verify(digest)
+
+    def get(self, record_hash: bytes | str) -> Record:
+        key = bytes32(record_hash, "record hash")
+        patient, category, anchored_at, superseded = self._call("record", key)
+        return Record(key, str(patient), RecordCategory(category), int(anchored_at), bool(superseded))
+
+    def versions_of(self, patient: str, from_block: int = 0) -> list[RecordVersion]:
+        """Every record anchored for ``patient``, oldest first."""
+        return [
+            RecordVersion(
+                id=bytes(log["args"]["contentHash"]),
+                patient=str(log["args"]["patient"]),
+                author=str(log["args"]["author"]),
+                category=RecordCategory(log["args"]["category"]),
+                supersedes=bytes(log["args"]["supersedes"]) if any(log["args"]["supersedes"]) else None,
+                uri=str(log["args"]["uri"]),
+                block_number=int(log["blockNumber"]),
+                tx_hash=log["transactionHash"].to_0x_hex(),
+            )
+            for log in self._events("RecordAnchored", {"patient": checksum(patient, "patient")}, from_block)
+        ]
+
+    def chain_of(self, record_hash: bytes | str) -> list[RecordVersion]:
+        """The version chain through ``record_hash``, oldest first, up to the current version."""
+        record = self.get(record_hash)
+        if not record.exists:
+            raise InvalidInput(f"record 0x{record.id.hex()} is not anchored")
+        versions = [v for v in self.versions_of(record.patient) if v.category is record.category]
+        by_id = {v.id: v for v in versions}
+        successor = {v.supersedes: v for v in versions if v.supersedes}
+        first = by_id[record.id]
+        while first.supersedes in by_id:
+            first = by_id[first.supersedes]
+        chain = [first]
+        while chain[-1].id in successor:
+            chain.append(successor[chain[-1].id])
+        return chain

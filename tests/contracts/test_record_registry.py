@@ -1,0 +1,203 @@
+"""RecordRegistry: anchoring with write permission, version chains, verify, and the access log."""
+
+from __future__ import annotations
+
+import pytest
+
+from medledger import errors
+from medledger.client.records import content_hash
+from medledger.types import AccessBasis, Purpose, RecordCategory, RecordStatus
+from tests.contracts.conftest import until
+from tests.helpers import events
+
+LABS, NOTES = RecordCategory.LABS, RecordCategory.CLINICAL_NOTES
+FIRST, SECOND, THIRD = (content_hash(f"ciphertext {i}".encode()) for i in range(3))
+
+
+def uri(record: bytes) -> str:
+    return f"vault://{record.hex()}"
+
+
+@pytest.fixture
+def writer(world, ml, actors, patient):
+    """The hospital may write labs (and read labs and notes) for the patient."""
+    ml.patient.consent.grant(patient, actors.hospital.address, [LABS, NOTES], write_categories=[LABS],
+                             valid_until=until(world))  # fmt: skip
+    return ml.hospital
+
+
+def raw_send(ledger, name: str, *args):
+    function = ledger.records.contract.get_function_by_name(name)(*args)
+    return ledger.transactor.send(function, ledger.signer)
+
+
+# ─── anchorRecord ────────────────────────────────────────────────────────────────────────────
+
+
+def test_a_grantee_with_write_permission_anchors_a_record(ml, actors, patient, writer):
+    receipt = writer.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    record = ml.outsider.records.get(FIRST)
+    assert (record.patient, record.category, record.superseded) == (patient, LABS, False)
+    assert ml.outsider.records.verify(FIRST) is RecordStatus.CURRENT
+    assert events(ml.outsider.records, receipt, "RecordAnchored") == [
+        {"contentHash": FIRST, "patient": patient, "author": actors.hospital.address, "category": int(LABS),
+         "supersedes": bytes(32), "uri": uri(FIRST)}
+    ]  # fmt: skip
+
+
+def test_the_patient_anchors_its_own_record(ml, patient):
+    ml.patient.records.anchor(patient, RecordCategory.DOCUMENTS, FIRST, uri(FIRST))
+    assert ml.outsider.records.verify(FIRST) is RecordStatus.CURRENT
+
+
+def test_a_new_version_supersedes_the_old_and_versions_chain(ml, patient, writer):
+    writer.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    writer.records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=FIRST)
+    ml.patient.records.anchor(patient, LABS, THIRD, uri(THIRD), supersedes=SECOND)
+    assert [ml.outsider.records.verify(r) for r in (FIRST, SECOND, THIRD)] == [
+        RecordStatus.SUPERSEDED, RecordStatus.SUPERSEDED, RecordStatus.CURRENT,
+    ]  # fmt: skip
+    assert [v.id for v in ml.outsider.records.chain_of(SECOND)] == [FIRST, SECOND, THIRD]
+
+
+def test_an_unknown_or_altered_file_is_unknown(ml, patient, writer, tmp_path):
+    writer.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    altered = tmp_path / "altered.bin"
+    altered.write_bytes(b"ciphertext 0 but altered")
+    digest, status = ml.outsider.records.verify_file(altered)
+    assert status is RecordStatus.UNKNOWN and digest == content_hash(altered.read_bytes())
+    original = tmp_path / "original.bin"
+    original.write_bytes(b"ciphertext 0")
+    assert ml.outsider.records.verify_file(original) == (FIRST, RecordStatus.CURRENT)
+
+
+@pytest.mark.parametrize("who", ["outsider", "doctor", "guardian"])
+def test_anchor_without_write_permission_is_rejected(ml, patient, writer, who):
+    with pytest.raises(errors.NotAllowedToWrite) as exc:
+        getattr(ml, who).records.anchor(patient, LABS, FIRST, uri(FIRST))
+    assert exc.value.category == int(LABS)
+    assert ml.outsider.records.verify(FIRST) is RecordStatus.UNKNOWN
+
+
+def test_anchor_in_a_category_granted_for_reading_only_is_rejected(ml, patient, writer):
+    with pytest.raises(errors.NotAllowedToWrite):
+        writer.records.anchor(patient, NOTES, FIRST, uri(FIRST))
+
+
+def test_anchor_by_a_writer_that_lost_its_accreditation_is_rejected(ml, actors, patient, writer):
+    ml.regulator.consortium.suspend(actors.hospital.address, 1)
+    with pytest.raises(errors.NotAllowedToWrite):
+        writer.records.anchor(patient, LABS, FIRST, uri(FIRST))
+
+
+def test_anchor_twice_is_rejected(ml, patient, writer):
+    writer.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    with pytest.raises(errors.RecordAlreadyAnchored):
+        ml.patient.records.anchor(patient, LABS, FIRST, uri(FIRST))
+
+
+def test_supersede_rules(world, ml, patient, writer):
+    writer.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    ml.patient.records.anchor(patient, NOTES, THIRD, uri(THIRD))
+    with pytest.raises(errors.RecordNotFound):
+        writer.records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=b"\x01" * 32)
+    with pytest.raises(errors.VersionMismatch):  # another category
+        ml.patient.records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=THIRD)
+    writer.records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=FIRST)
+    with pytest.raises(errors.RecordAlreadySuperseded):  # no forks
+        writer.records.anchor(patient, LABS, content_hash(b"fork"), "vault://fork", supersedes=FIRST)
+    assert ml.outsider.records.verify(SECOND) is RecordStatus.CURRENT
+
+
+def test_supersede_a_record_of_another_patient_is_rejected(world, ml, patient, writer):
+    from tests.contracts.conftest import register
+
+    other = register(ml.patient2, 2)
+    ml.patient2.records.anchor(other, LABS, THIRD, uri(THIRD))
+    with pytest.raises(errors.VersionMismatch):
+        writer.records.anchor(patient, LABS, FIRST, uri(FIRST), supersedes=THIRD)
+
+
+@pytest.mark.parametrize("bad", ["zero-hash", "empty-uri", "long-uri"])
+def test_anchor_with_bad_arguments_is_rejected_by_the_contract(ml, patient, writer, bad):
+    record, location = (bytes(32), "vault://x") if bad == "zero-hash" else (FIRST, "" if bad == "empty-uri" else "v" * 257)
+    error = errors.ZeroContentHash if bad == "zero-hash" else errors.InvalidUri
+    with pytest.raises(error):
+        raw_send(writer, "anchorRecord", patient, int(LABS), record, location, bytes(32))
+
+
+def test_the_client_checks_the_uri_before_sending(ml, patient, writer):
+    with pytest.raises(errors.InvalidInput, match="URI"):
+        writer.records.anchor(patient, LABS, FIRST, "")
+
+
+# ─── logAccess ───────────────────────────────────────────────────────────────────────────────
+
+
+def test_every_read_is_logged_with_its_ground_and_purpose(world, ml, actors, patient, writer):
+    writer.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    read = ml.hospital.access.log_read(FIRST)
+    assert (read.basis, read.purpose) == (AccessBasis.GRANT, Purpose.TREATMENT)
+    assert events(ml.outsider.records, read.receipt, "RecordAccessed") == [
+        {"contentHash": FIRST, "patient": patient, "reader": actors.hospital.address, "basis": int(AccessBasis.GRANT),
+         "purpose": int(Purpose.TREATMENT)}
+    ]  # fmt: skip
+    own = ml.patient.access.log_read(FIRST)
+    assert own.basis is AccessBasis.PATIENT
+    history = ml.outsider.access.history(patient)
+    assert [(h.reader, h.basis) for h in history] == [
+        (actors.hospital.address, AccessBasis.GRANT), (patient, AccessBasis.PATIENT),
+    ]  # fmt: skip
+    assert all(h.timestamp > 0 and not h.break_glass for h in history)
+
+
+def test_a_read_without_access_reverts_and_leaves_no_trace(world, ml, actors, patient, writer):
+    writer.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    with pytest.raises(errors.AccessDenied) as exc:
+        ml.doctor.access.log_read(FIRST)
+    assert (exc.value.reader, exc.value.contentHash) == (actors.doctor.address, FIRST)
+    assert ml.outsider.access.history(patient) == []
+
+
+def test_a_read_after_revocation_is_denied(world, ml, actors, patient, writer):
+    writer.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    ml.patient.consent.revoke(patient, actors.hospital.address)
+    with pytest.raises(errors.AccessDenied):
+        ml.hospital.access.log_read(FIRST)
+
+
+def test_the_category_comes_from_the_record_not_the_reader(world, ml, actors, patient, writer):
+    ml.patient.records.anchor(patient, RecordCategory.MENTAL_HEALTH, FIRST, uri(FIRST))
+    with pytest.raises(errors.AccessDenied):  # the hospital reads labs and notes, not mental health
+        ml.hospital.access.log_read(FIRST)
+
+
+def test_a_read_of_an_unknown_record_is_rejected(world, ml):
+    with pytest.raises(errors.RecordNotFound):
+        ml.patient.access.log_read(FIRST)
+
+
+def test_break_glass_reads_are_flagged_for_the_patient_and_the_regulator(world, ml, actors, patient, writer):
+    writer.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    ml.doctor.access.open_break_glass(patient, reason_code=3, duration=3600)
+    read = ml.doctor.access.log_read(FIRST)
+    assert (read.basis, read.purpose) == (AccessBasis.BREAK_GLASS, Purpose.EMERGENCY)
+    ml.patient.access.close_break_glass(patient, actors.doctor.address)
+    (entry,) = ml.patient.access.history(patient)
+    assert entry.break_glass and entry.reader == actors.doctor.address
+    sessions = ml.regulator.access.break_glass_events()
+    assert [(e.kind, e.practitioner, e.by) for e in sessions] == [
+        ("opened", actors.doctor.address, actors.doctor.address), ("closed", actors.doctor.address, patient),
+    ]  # fmt: skip
+    assert sessions[0].reason_code == 3
+    assert ml.outsider.access.break_glass_events(world.people.patient2.address) == []
+
+
+def test_a_referred_institution_reads_under_the_referral(world, ml, actors, patient):
+    clinic, end = world.people.clinic.address, until(world)
+    ml.patient.consent.grant(patient, actors.doctor.address, [LABS], valid_until=end, referral_allowed=True)
+    ml.patient.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    ml.doctor.consent.refer(patient, clinic, [LABS], valid_until=end)
+    read = ml.clinic.access.log_read(FIRST)
+    assert read.basis is AccessBasis.REFERRAL
+    assert [h.reader for h in ml.outsider.access.history(reader=clinic)] == [clinic]
