@@ -31,7 +31,9 @@ from rich.table import Table
 
 from medledger import chain as chainmod
 from medledger.client import MedLedger
+from medledger.client.records import content_hash
 from medledger.deploy import deploy_suite
+from medledger.identity import identity_commitment, public_key
 from medledger.transactions import Receipt
 from medledger.types import InstitutionKind
 
@@ -133,6 +135,36 @@ def run() -> list[Measurement]:
         measure("offer employment", lambda: clinic.credentials.offer_employment(nurse.address))
         measure("accept employment", lambda: admin.using(nurse).credentials.accept_employment(hospital.address))
         measure("end employment", lambda: clinic.credentials.end_employment(nurse.address, hospital.address))
+
+        # Patients, consent and records. The hospital holds an accreditation, the doctor a licence.
+        patient, outsider = a[6], a[7]
+        issue(hospital.address, "accreditation")
+        me = admin.using(patient)
+        measure("register patient", lambda: me.patients.register(
+            identity_commitment({"name": "bench"}, b"\x01" * 32), public_key(b"\x02" * 32)))  # fmt: skip
+        end = now + 30 * 86400
+        measure("grant access (transaction)", lambda: me.consent.grant(
+            patient.address, doctor.address, ["labs", "imaging"], valid_until=end, referral_allowed=True), 60_000)  # fmt: skip
+        relayer = admin.using(outsider)
+        measure("grant access (signature, first of the patient)", lambda: relayer.consent.relay(
+            me.consent.sign_grant(nurse.address, "labs", valid_until=end, deadline=end)), None,
+            "pays the first write of the patient's nonce slot (+17,100)")  # fmt: skip
+        measure("grant access (signature relay)", lambda: relayer.consent.relay(
+            me.consent.sign_grant(hospital.address, ["labs", "clinical-notes"], write_categories=["labs"],
+                                  valid_until=end, deadline=end)), 80_000)  # fmt: skip
+        measure("revoke access", lambda: me.consent.revoke(patient.address, nurse.address), 40_000)
+        record = content_hash(b"bench ciphertext")
+        measure("anchor record", lambda: admin.using(hospital).records.anchor(
+            patient.address, "labs", record, f"vault://{record.hex()}"), 90_000)  # fmt: skip
+        newer = content_hash(b"bench ciphertext v2")
+        measure("anchor new version", lambda: admin.using(hospital).records.anchor(
+            patient.address, "labs", newer, f"vault://{newer.hex()}", supersedes=record), 90_000)  # fmt: skip
+        measure("logged read (practitioner, grant)", lambda: admin.using(doctor).access.log_read(newer).receipt,
+                45_000)  # fmt: skip
+        measure("logged read (institution, grant)", lambda: admin.using(hospital).access.log_read(newer).receipt,
+                45_000)  # fmt: skip
+        measure("break-glass open", lambda: admin.using(doctor).access.open_break_glass(
+            patient.address, reason_code=1, duration=3600))  # fmt: skip
         return results
 
 

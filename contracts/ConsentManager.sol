@@ -212,6 +212,17 @@ contract ConsentManager is IConsentManager, EIP712, Nonces {
         _setBreakGlassPolicy(maxDuration, window, maxSessionsPerWindow);
     }
 
+    // ─── The access log ──────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IConsentManager
+    function logAccess(address patient, bytes32 record, RecordCategory category) external returns (AccessBasis basis) {
+        if (record == 0) revert ZeroRecord();
+        Purpose purpose;
+        (basis, purpose) = accessBasis(msg.sender, patient, category);
+        if (basis == AccessBasis.None) revert AccessDenied(msg.sender, patient, category);
+        emit RecordAccessed(record, patient, msg.sender, category, basis, purpose);
+    }
+
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc IConsentManager

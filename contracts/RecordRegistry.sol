@@ -3,10 +3,10 @@ pragma solidity ^0.8.24;
 
 import {IRecordRegistry} from "./interfaces/IRecordRegistry.sol";
 import {IConsentManager} from "./interfaces/IConsentManager.sol";
-import {AccessBasis, Purpose, Record, RecordCategory, RecordStatus} from "./types/MedLedgerTypes.sol";
+import {Record, RecordCategory, RecordStatus} from "./types/MedLedgerTypes.sol";
 
 /// @title RecordRegistry
-/// @notice Record anchors with version chains, and the on-chain log of every read.
+/// @notice Record anchors with version chains.
 contract RecordRegistry is IRecordRegistry {
     uint256 private constant MAX_URI_LENGTH = 256;
 
@@ -46,17 +46,6 @@ contract RecordRegistry is IRecordRegistry {
         }
         _records[contentHash] = Record(patient, category, uint40(block.timestamp), false);
         emit RecordAnchored(contentHash, patient, msg.sender, category, supersedes, uri);
-    }
-
-    /// @inheritdoc IRecordRegistry
-    function logAccess(bytes32 contentHash) external returns (AccessBasis basis) {
-        Record storage stored = _records[contentHash];
-        address patient = stored.patient;
-        if (patient == address(0)) revert RecordNotFound(contentHash);
-        Purpose purpose;
-        (basis, purpose) = _consent.accessBasis(msg.sender, patient, stored.category);
-        if (basis == AccessBasis.None) revert AccessDenied(msg.sender, contentHash);
-        emit RecordAccessed(contentHash, patient, msg.sender, basis, purpose);
     }
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────

@@ -433,9 +433,14 @@ class InvalidUri(InvalidArgument):
     length: int
 
 
+class ZeroRecord(InvalidArgument):
+    """The record id was zero."""
+
+
 class AccessDenied(NotAuthorized):
     reader: str
-    contentHash: bytes
+    patient: str
+    category: int
 
 def _collect() -> dict[str, type[ContractError]]:
     found: dict[str, type[ContractError]] = {}

@@ -112,14 +112,20 @@ class RecordCategory(_Named):
 ALL_CATEGORIES = (1 << len(RecordCategory)) - 1
 
 
-def category_mask(categories: int | str | RecordCategory | list[str | int | RecordCategory] | tuple[str | int | RecordCategory, ...]) -> int:
+#: What a set of record categories may be given as.
+Categories = int | str | RecordCategory | list[str | int | RecordCategory] | tuple[str | int | RecordCategory, ...]
+
+
+def category_mask(categories: Categories) -> int:
     """A uint16 mask from category names or members (``["labs", "imaging"]``, ``"labs,imaging"``,
     ``"all"``), or an int mask checked to name only existing categories."""
     from medledger.errors import InvalidInput
 
+    if isinstance(categories, bool):
+        raise InvalidInput("categories must be names or a mask, not true/false")
     if isinstance(categories, RecordCategory):
         return 1 << int(categories)
-    if isinstance(categories, int) and not isinstance(categories, bool):
+    if isinstance(categories, int):
         if not 0 <= categories <= ALL_CATEGORIES:
             raise InvalidInput(f"category mask {categories} names categories that do not exist (max {ALL_CATEGORIES})")
         return categories

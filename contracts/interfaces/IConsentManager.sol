@@ -24,7 +24,8 @@ import {IPatientRegistry} from "./IPatientRegistry.sol";
 /// institution, for no more categories and no longer than itself; revoking or replacing the
 /// referring grant ends the referral too. In an emergency a licensed practitioner opens a
 /// break-glass session without consent, bounded in time and in number, flagged in events that the
-/// patient and the regulator filter on.
+/// patient and the regulator filter on. Every read of a record is logged here by its reader, on the
+/// ground and for the purpose this contract finds; a read without access reverts.
 interface IConsentManager {
     /// @notice The terms of a grant, as the patient sets them.
     struct GrantTerms {
@@ -100,6 +101,12 @@ interface IConsentManager {
     /// than the window, and the window at most 366 days.
     error InvalidBreakGlassPolicy();
 
+    /// @notice The record id was zero.
+    error ZeroRecord();
+
+    /// @notice `reader` has no access to `patient`'s records of `category` right now.
+    error AccessDenied(address reader, address patient, RecordCategory category);
+
     /// @notice The signature's deadline `deadline` has passed (now `currentTime`).
     error SignatureExpired(uint256 deadline, uint256 currentTime);
 
@@ -140,6 +147,17 @@ interface IConsentManager {
 
     /// @notice The break-glass session of `practitioner` on `patient` was closed early by `by`.
     event BreakGlassClosed(address indexed patient, address indexed practitioner, address indexed by);
+
+    /// @notice `reader` read record `record` (of `category`) of `patient` on ground `basis` for
+    /// `purpose`. A `basis` of BreakGlass flags an emergency read without consent.
+    event RecordAccessed(
+        bytes32 indexed record,
+        address indexed patient,
+        address indexed reader,
+        RecordCategory category,
+        AccessBasis basis,
+        Purpose purpose
+    );
 
     /// @notice The consortium admin set the break-glass limits.
     event BreakGlassPolicySet(uint40 maxDuration, uint40 window, uint16 maxSessionsPerWindow);
@@ -203,6 +221,15 @@ interface IConsentManager {
 
     /// @notice Sets the break-glass limits. Only the consortium admin.
     function setBreakGlassPolicy(uint40 maxDuration, uint40 window, uint16 maxSessionsPerWindow) external;
+
+    // ─── The access log ──────────────────────────────────────────────────────────────────────
+
+    /// @notice Logs that the caller reads `record`, a record of `patient` in `category`; reverts
+    /// with `AccessDenied` if it may not. The vault serves a ciphertext only against this entry,
+    /// after checking that patient and category are the anchored record's (`IRecordRegistry.record`):
+    /// keeping the log here, beside the grants, saves a call and a cold account on every read.
+    /// @return basis the ground of the access (patient, grant, referral or break-glass)
+    function logAccess(address patient, bytes32 record, RecordCategory category) external returns (AccessBasis basis);
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
 

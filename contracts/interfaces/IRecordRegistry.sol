@@ -1,17 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {AccessBasis, Purpose, Record, RecordCategory, RecordStatus} from "../types/MedLedgerTypes.sol";
+import {Record, RecordCategory, RecordStatus} from "../types/MedLedgerTypes.sol";
 import {IConsentManager} from "./IConsentManager.sol";
 
-/// @title Anchored medical records and the log of every read.
+/// @title Anchored medical records and their version chains.
 /// @notice A provider with write permission for a category (a grant with write, checked in
 /// `IConsentManager.canWrite`), or the patient, anchors a record: the hash of its ciphertext, the
 /// patient, the category, where the ciphertext lives, and the version it supersedes. Anyone
 /// holding a file checks with `verify` whether it is the current version, an older one, or not a
-/// record at all. A reader logs every read here before the vault serves the ciphertext: the
-/// registry takes the record's patient and category from storage, so a reader cannot misstate
-/// them, and reverts when the reader has no access.
+/// record at all. Reads are logged in `IConsentManager.logAccess`, next to the grants they rest on.
 interface IRecordRegistry {
     // ─── Errors ──────────────────────────────────────────────────────────────────────────────
 
@@ -39,9 +37,6 @@ interface IRecordRegistry {
     /// @notice The URI is empty or longer than 256 bytes (`length`).
     error InvalidUri(uint256 length);
 
-    /// @notice `reader` has no access to record `contentHash` right now.
-    error AccessDenied(address reader, bytes32 contentHash);
-
     // ─── Events ──────────────────────────────────────────────────────────────────────────────
 
     /// @notice `author` anchored record `contentHash` of `patient`, replacing `supersedes` (zero if new).
@@ -52,12 +47,6 @@ interface IRecordRegistry {
         RecordCategory category,
         bytes32 supersedes,
         string uri
-    );
-
-    /// @notice `reader` read record `contentHash` of `patient` on ground `basis` for `purpose`;
-    /// `basis` BreakGlass flags an emergency read without consent.
-    event RecordAccessed(
-        bytes32 indexed contentHash, address indexed patient, address indexed reader, AccessBasis basis, Purpose purpose
     );
 
     // ─── Operations ──────────────────────────────────────────────────────────────────────────
@@ -73,10 +62,6 @@ interface IRecordRegistry {
         string calldata uri,
         bytes32 supersedes
     ) external;
-
-    /// @notice Logs that the caller reads record `contentHash`; reverts with `AccessDenied` if it may not.
-    /// @return basis the ground of the access (patient, grant, referral or break-glass)
-    function logAccess(bytes32 contentHash) external returns (AccessBasis basis);
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
 

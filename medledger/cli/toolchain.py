@@ -8,7 +8,7 @@ from medledger import toolchain as tc
 from medledger.cli.common import Session, chain_options, json_option
 from medledger.cli.context import deployments_dir
 from medledger.cli.output import emit
-from medledger.deploy import deploy_suite
+from medledger.deploy import CONTRACT_NAMES, deploy_suite
 from medledger.errors import ConfigurationError, ToolchainError
 
 
@@ -61,7 +61,7 @@ def deploy(ctx: click.Context, session: Session, admin: str | None, admin_delay:
     )  # fmt: skip
     emit(
         ctx,
-        [{"contract": name, "address": entry.address, "block": entry.block}
-         for name, entry in deployment.contracts.items()],  # fmt: skip
+        [{"contract": name, "address": deployment.contracts[name].address, "block": deployment.contracts[name].block}
+         for name in CONTRACT_NAMES],  # fmt: skip
         title=f"medledger on chain {deployment.chain_id} (admin {deployment.admin})",
     )

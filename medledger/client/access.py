@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from medledger.client.base import SubClient, checksum, uint
-from medledger.client.records import LoggedRead
 from medledger.transactions import Receipt
-from medledger.types import AccessBasis, Purpose
+from medledger.types import AccessBasis, Purpose, RecordCategory
 
 
 @dataclass(frozen=True)
@@ -39,12 +38,21 @@ class BreakGlassUsage:
 
 
 @dataclass(frozen=True)
+class LoggedRead:
+    record: bytes
+    basis: AccessBasis
+    purpose: Purpose
+    receipt: Receipt
+
+
+@dataclass(frozen=True)
 class AccessEntry:
     """One logged read, from the access log."""
 
     record: bytes
     patient: str
     reader: str
+    category: RecordCategory
     basis: AccessBasis
     purpose: Purpose
     block_number: int
@@ -112,8 +120,15 @@ class AccessClient(SubClient):
     # ─── The access log ──────────────────────────────────────────────────────────────────
 
     def log_read(self, record_hash: bytes | str) -> LoggedRead:
-        """Log that the signer reads a record (before the vault serves it)."""
-        return self._ledger.records.log_access(record_hash)
+        """Log that the signer reads an anchored record (before the vault serves it).
+
+        The record's patient and category are read from RecordRegistry, so the entry names them
+        truly; raises :class:`RecordNotFound` for an unknown record and :class:`AccessDenied`
+        without access."""
+        record = self._ledger.records.require(record_hash)
+        receipt = self._send("logAccess", record.patient, record.id, int(record.category))
+        (event,) = self.contract.events.RecordAccessed().process_receipt(receipt.raw)
+        return LoggedRead(record.id, AccessBasis(event["args"]["basis"]), Purpose(event["args"]["purpose"]), receipt)
 
     def history(self, patient: str | None = None, *, reader: str | None = None, from_block: int = 0) -> list[AccessEntry]:
         """Logged reads of ``patient``'s records (or by ``reader``), oldest first."""
@@ -122,19 +137,19 @@ class AccessClient(SubClient):
             filters["patient"] = checksum(patient, "patient")
         if reader is not None:
             filters["reader"] = checksum(reader, "reader")
-        records = self._ledger.records
         return [
             AccessEntry(
-                record=bytes(log["args"]["contentHash"]),
+                record=bytes(log["args"]["record"]),
                 patient=str(log["args"]["patient"]),
                 reader=str(log["args"]["reader"]),
+                category=RecordCategory(log["args"]["category"]),
                 basis=AccessBasis(log["args"]["basis"]),
                 purpose=Purpose(log["args"]["purpose"]),
                 block_number=int(log["blockNumber"]),
                 tx_hash=log["transactionHash"].to_0x_hex(),
                 timestamp=self._block_time(int(log["blockNumber"])),
             )
-            for log in records._events("RecordAccessed", filters, from_block)
+            for log in self._events("RecordAccessed", filters, from_block)
         ]
 
     def break_glass_events(self, patient: str | None = None, from_block: int = 0) -> list[BreakGlassEvent]:

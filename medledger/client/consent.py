@@ -10,11 +10,10 @@ from medledger.client.base import SubClient, checksum, uint
 from medledger.client.patients import deadline_from
 from medledger.errors import InvalidInput
 from medledger.transactions import Receipt
-from medledger.types import AccessBasis, Purpose, RecordCategory, categories_in, category_mask
+from medledger.types import AccessBasis, Categories, Purpose, RecordCategory, categories_in, category_mask
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
-Categories = int | str | RecordCategory | list[str | int | RecordCategory] | tuple[str | int | RecordCategory, ...]
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medledger.client.base import SubClient, bytes32, checksum
-from medledger.errors import InvalidInput
+from medledger.errors import InvalidInput, RecordNotFound
 from medledger.transactions import Receipt
-from medledger.types import AccessBasis, Purpose, RecordCategory, RecordStatus
+from medledger.types import RecordCategory, RecordStatus
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -57,14 +57,6 @@ class RecordVersion:
     tx_hash: str
 
 
-@dataclass(frozen=True)
-class LoggedRead:
-    record: bytes
-    basis: AccessBasis
-    purpose: Purpose
-    receipt: Receipt
-
-
 class RecordsClient(SubClient):
     contract_name = "RecordRegistry"
 
@@ -89,13 +81,6 @@ class RecordsClient(SubClient):
             bytes32(supersedes, "superseded record") if supersedes is not None else bytes(32),
         )
 
-    def log_access(self, record_hash: bytes | str) -> LoggedRead:
-        """Log that the signer reads a record; raises :class:`AccessDenied` without access."""
-        key = bytes32(record_hash, "record hash")
-        receipt = self._send("logAccess", key)
-        (event,) = self.contract.events.RecordAccessed().process_receipt(receipt.raw)
-        return LoggedRead(key, AccessBasis(event["args"]["basis"]), Purpose(event["args"]["purpose"]), receipt)
-
     def verify(self, record_hash: bytes | str) -> RecordStatus:
         return RecordStatus(self._call("verify", bytes32(record_hash, "record hash")))
 
@@ -104,7 +89,15 @@ class RecordsClient(SubClient):
         digest = file_hash(path)
         return digest, self.verify(digest)
 
+    def require(self, record_hash: bytes | str) -> Record:
+        """The anchored record, or :class:`RecordNotFound`."""
+        record = self.get(record_hash)
+        if not record.exists:
+            raise RecordNotFound({"contentHash": record.id}, message=f"record 0x{record.id.hex()} is not anchored")
+        return record
+
     def get(self, record_hash: bytes | str) -> Record:
+        """The anchored record (``exists`` False if it was never anchored)."""
         key = bytes32(record_hash, "record hash")
         patient, category, anchored_at, superseded = self._call("record", key)
         return Record(key, str(patient), RecordCategory(category), int(anchored_at), bool(superseded))
@@ -127,9 +120,7 @@ class RecordsClient(SubClient):
 
     def chain_of(self, record_hash: bytes | str) -> list[RecordVersion]:
         """The version chain through ``record_hash``, oldest first, up to the current version."""
-        record = self.get(record_hash)
-        if not record.exists:
-            raise InvalidInput(f"record 0x{record.id.hex()} is not anchored")
+        record = self.require(record_hash)
         versions = [v for v in self.versions_of(record.patient) if v.category is record.category]
         by_id = {v.id: v for v in versions}
         successor = {v.supersedes: v for v in versions if v.supersedes}

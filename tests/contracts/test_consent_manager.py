@@ -13,7 +13,7 @@ import pytest
 
 from medledger import consent, errors
 from medledger.types import AccessBasis, CredentialKind, Purpose, RecordCategory
-from tests.contracts.conftest import DAY, register, until
+from tests.contracts.conftest import DAY, LIFETIME, register, until
 from tests.helpers import events
 
 LABS, IMAGING, NOTES = RecordCategory.LABS, RecordCategory.IMAGING, RecordCategory.CLINICAL_NOTES

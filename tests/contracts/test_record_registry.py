@@ -1,4 +1,5 @@
-"""RecordRegistry: anchoring with write permission, version chains, verify, and the access log."""
+"""RecordRegistry: anchoring with write permission, version chains, verify; and the access log
+(ConsentManager.logAccess) of reads of anchored records."""
 
 from __future__ import annotations
 
@@ -138,9 +139,9 @@ def test_every_read_is_logged_with_its_ground_and_purpose(world, ml, actors, pat
     writer.records.anchor(patient, LABS, FIRST, uri(FIRST))
     read = ml.hospital.access.log_read(FIRST)
     assert (read.basis, read.purpose) == (AccessBasis.GRANT, Purpose.TREATMENT)
-    assert events(ml.outsider.records, read.receipt, "RecordAccessed") == [
-        {"contentHash": FIRST, "patient": patient, "reader": actors.hospital.address, "basis": int(AccessBasis.GRANT),
-         "purpose": int(Purpose.TREATMENT)}
+    assert events(ml.outsider.consent, read.receipt, "RecordAccessed") == [
+        {"record": FIRST, "patient": patient, "reader": actors.hospital.address, "category": int(LABS),
+         "basis": int(AccessBasis.GRANT), "purpose": int(Purpose.TREATMENT)}
     ]  # fmt: skip
     own = ml.patient.access.log_read(FIRST)
     assert own.basis is AccessBasis.PATIENT
@@ -155,7 +156,7 @@ def test_a_read_without_access_reverts_and_leaves_no_trace(world, ml, actors, pa
     writer.records.anchor(patient, LABS, FIRST, uri(FIRST))
     with pytest.raises(errors.AccessDenied) as exc:
         ml.doctor.access.log_read(FIRST)
-    assert (exc.value.reader, exc.value.contentHash) == (actors.doctor.address, FIRST)
+    assert (exc.value.reader, exc.value.patient, exc.value.category) == (actors.doctor.address, patient, int(LABS))
     assert ml.outsider.access.history(patient) == []
 
 
@@ -201,3 +202,23 @@ def test_a_referred_institution_reads_under_the_referral(world, ml, actors, pati
     read = ml.clinic.access.log_read(FIRST)
     assert read.basis is AccessBasis.REFERRAL
     assert [h.reader for h in ml.outsider.access.history(reader=clinic)] == [clinic]
+
+
+def test_the_contract_rejects_a_zero_record_id(world, ml, patient):
+    function = ml.patient.consent.contract.functions.logAccess(patient, bytes(32), int(LABS))
+    with pytest.raises(errors.ZeroRecord):
+        ml.patient.transactor.send(function, ml.patient.signer)
+
+
+def test_a_logged_read_names_the_stated_record_and_category(world, ml, actors, patient, writer):
+    # The contract trusts the reader's statement of patient and category (the vault checks it
+    # against the anchored record before serving); a false statement still needs access to it.
+    function = ml.hospital.consent.contract.functions.logAccess(patient, THIRD, int(NOTES))
+    receipt = ml.hospital.transactor.send(function, ml.hospital.signer)
+    (entry,) = events(ml.outsider.consent, receipt, "RecordAccessed")
+    assert (entry["record"], entry["category"]) == (THIRD, int(NOTES))
+    with pytest.raises(errors.AccessDenied):
+        ml.hospital.transactor.send(
+            ml.hospital.consent.contract.functions.logAccess(patient, THIRD, int(RecordCategory.GENOMICS)),
+            ml.hospital.signer,
+        )
