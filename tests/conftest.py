@@ -21,6 +21,9 @@ from medledger.chain import Chain
 from medledger.client import MedLedger
 from medledger.deploy import Deployment, deploy_suite
 from medledger.types import InstitutionKind
+from tests.helpers import register
+
+WORLD_LIFETIME = 365 * 24 * 3600
 
 ALL_CHAINS = ("embedded", "anvil", "ganache")
 
@@ -100,9 +103,8 @@ def wallet(label: str) -> LocalAccount:
     return Account.from_key(keccak(text=f"medledger test wallet {label}"))
 
 
-@pytest.fixture(scope="session")
-def base_suite(chain: Chain) -> Suite:
-    """The suite deployed once per chain, with regulator, authorities and two institutions."""
+def build_suite(chain: Chain) -> Suite:
+    """Deploy the suite with a regulator, two licensing authorities and three accredited institutions."""
     a = chain.accounts
     actors = Actors(*a[:10])
     deployment = deploy_suite(chain, actors.admin)
@@ -114,9 +116,34 @@ def base_suite(chain: Chain) -> Suite:
     admin.consortium.accredit(actors.pharmacy.address, InstitutionKind.PHARMACY, b"\x22" * 32)
     people = People(*(wallet(name) for name in ("patient", "patient2", "guardian", "clinic")))
     for person in vars(people).values():
-        admin.transactor.transfer(actors.admin, person.address, 10**20)
+        if chain.w3.eth.get_balance(person.address) < 10**19:
+            admin.transactor.transfer(actors.admin, person.address, 10**20)
     admin.consortium.accredit(people.clinic.address, InstitutionKind.CLINIC, b"\x33" * 32)
     return Suite(chain, deployment, actors, people)
+
+
+@pytest.fixture(scope="session")
+def base_suite(chain: Chain) -> Suite:
+    """The suite deployed once per chain, with regulator, authorities and institutions."""
+    return build_suite(chain)
+
+
+@pytest.fixture(scope="session")
+def base_world(chain: Chain) -> Suite:
+    """A second deployment, set up once per chain: a registered patient with a guardian, and a
+    credentialed doctor, nurse, hospital and clinic. Tests use it through ``world``."""
+    suite = build_suite(chain)
+    ledger = suite.ledger(suite.actors.admin)
+    actors, people = suite.actors, suite.people
+    now = chain.now()
+    issuer = ledger.using(actors.authority)
+    # Valid for a year: snapshots roll back blocks, not the chain's clock, and tests move it forward.
+    for subject, kind in ((actors.doctor.address, "licence"), (actors.nurse.address, "nurse"),
+                          (actors.hospital.address, "accreditation"), (people.clinic.address, "accreditation")):  # fmt: skip
+        issuer.credentials.issue(subject, kind, valid_from=now - 10, valid_until=now + WORLD_LIFETIME)
+    register(ledger.using(people.patient), 1)
+    ledger.using(people.patient).patients.appoint_delegate(people.guardian.address, now + WORLD_LIFETIME)
+    return suite
 
 
 @pytest.fixture
@@ -135,9 +162,22 @@ def actors(suite: Suite) -> Actors:
 
 
 @pytest.fixture
-def ml(suite: Suite) -> SimpleNamespace:
+def ml(request: pytest.FixtureRequest, suite: Suite) -> SimpleNamespace:
     """One ledger per actor and person (``ml.authority``, ``ml.patient``), sharing one transactor so
-    nonces stay coherent."""
+    nonces stay coherent; on the ``world`` deployment when the test uses it."""
+    if "world" in request.fixturenames:
+        suite = request.getfixturevalue("world")
     root = suite.ledger(suite.actors.admin)
     signers = {**vars(suite.actors), **vars(suite.people)}
     return SimpleNamespace(**{name: root.using(account) for name, account in signers.items()})
+
+
+@pytest.fixture
+def world(suite: Suite, base_world: Suite) -> Suite:
+    """``base_world``, rolled back after the test by ``suite``'s snapshot."""
+    return base_world
+
+
+@pytest.fixture
+def patient(world) -> str:
+    return world.people.patient.address

@@ -8,7 +8,20 @@ import pytest
 from web3.logs import DISCARD
 
 from medledger.client.base import SubClient
+from medledger.identity import identity_commitment, public_key
 from medledger.transactions import Receipt
+
+DAY = 24 * 3600
+
+
+def register(ledger: Any, seed: int) -> str:
+    """Register ``ledger``'s signer as a patient with throwaway commitment and key made from ``seed``."""
+    ledger.patients.register(identity_commitment({"name": f"p{seed}"}, bytes([seed]) * 32), public_key(bytes([seed]) * 32))
+    return str(ledger.signer.address)
+
+
+def until(suite: Any, days: int = 7) -> int:
+    return int(suite.chain.now()) + days * DAY
 
 
 def events(client: SubClient, receipt: Receipt, name: str) -> list[dict[str, Any]]:

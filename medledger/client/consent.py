@@ -223,6 +223,23 @@ class ConsentClient(SubClient):
         basis, purpose = self._call("accessBasis", *self._triple(reader, patient, category))
         return AccessBasis(basis), Purpose(purpose)
 
+    def fhir_consent(self, patient: str, grantee: str) -> dict[str, Any]:
+        """The grant as a FHIR R4 Consent resource (JSON), with when and by whom it was granted."""
+        from medledger import fhir
+
+        grant = self.grant_of(patient, grantee)
+        if not grant.exists:
+            raise InvalidInput(f"{grant.patient} has no grant for {grant.grantee}")
+        granted_at = granted_by = None
+        found = self._events("AccessGranted", {"patient": grant.patient, "grantee": grant.grantee})
+        if grant.referred_by is None and found:
+            latest = found[-1]
+            granted_by = str(latest["args"]["by"])
+            granted_at = int(self._ledger.w3.eth.get_block(latest["blockNumber"])["timestamp"])
+        now = int(self._ledger.w3.eth.get_block("latest")["timestamp"])
+        return fhir.grant_consent(grant, self._ledger.transactor.chain_id, now=now, granted_at=granted_at,
+                                  granted_by=granted_by)  # fmt: skip
+
     def nonce(self, patient: str) -> int:
         return int(self._call("nonces", checksum(patient, "patient")))
 

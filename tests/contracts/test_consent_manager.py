@@ -13,8 +13,7 @@ import pytest
 
 from medledger import consent, errors
 from medledger.types import AccessBasis, CredentialKind, Purpose, RecordCategory
-from tests.contracts.conftest import DAY, LIFETIME, register, until
-from tests.helpers import events
+from tests.helpers import DAY, events, register, until
 
 LABS, IMAGING, NOTES = RecordCategory.LABS, RecordCategory.IMAGING, RecordCategory.CLINICAL_NOTES
 
@@ -95,9 +94,11 @@ def test_grant_by_someone_not_acting_for_the_patient_is_rejected(world, ml, acto
 
 
 def test_grant_by_an_expired_delegate_is_rejected(world, ml, actors, patient):
-    world.chain.advance_time(LIFETIME + 1)
+    ml.patient.patients.appoint_delegate(world.people.patient2.address, world.chain.now() + DAY)
+    ml.patient2.consent.grant(patient, actors.doctor.address, "labs", valid_until=until(world))
+    world.chain.advance_time(DAY + 1)
     with pytest.raises(errors.NotPatientOrDelegate):
-        ml.guardian.consent.grant(patient, actors.doctor.address, "labs", valid_until=until(world))
+        ml.patient2.consent.grant(patient, actors.nurse.address, "labs", valid_until=until(world))
 
 
 def test_grant_for_an_unregistered_patient_is_rejected(world, ml, actors):

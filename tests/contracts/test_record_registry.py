@@ -8,8 +8,7 @@ import pytest
 from medledger import errors
 from medledger.client.records import content_hash
 from medledger.types import AccessBasis, Purpose, RecordCategory, RecordStatus
-from tests.contracts.conftest import until
-from tests.helpers import events
+from tests.helpers import events, register, until
 
 LABS, NOTES = RecordCategory.LABS, RecordCategory.CLINICAL_NOTES
 FIRST, SECOND, THIRD = (content_hash(f"ciphertext {i}".encode()) for i in range(3))
@@ -111,8 +110,6 @@ def test_supersede_rules(world, ml, patient, writer):
 
 
 def test_supersede_a_record_of_another_patient_is_rejected(world, ml, patient, writer):
-    from tests.contracts.conftest import register
-
     other = register(ml.patient2, 2)
     ml.patient2.records.anchor(other, LABS, THIRD, uri(THIRD))
     with pytest.raises(errors.VersionMismatch):

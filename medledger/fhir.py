@@ -1,0 +1,181 @@
+"""Grants and break-glass sessions as HL7 FHIR R4 ``Consent`` resources.
+
+A hospital system reads consents in the format it already speaks. The mapping (DESIGN.md):
+scope patient-privacy; category LOINC 59284-0 (patient consent); patient and actor referenced
+by wallet as a CAIP-10 account id (``eip155:<chain>:<address>``), never by name; provision type
+permit with the grant's period; purpose from the v3 ActReason code of the grant's purpose
+(break-glass: ETREAT); class from the FHIR resource types of each category, code from medledger's
+category code system, and a security label for the sensitive categories; write permission as a
+nested provision with action ``correct``.
+
+Resources are validated with ``fhir.resources``' R4B models before they are returned: R4B's
+Consent is R4's (fhir.resources ships no separate R4 package since 7.0).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from fhir.resources.R4B.consent import Consent
+
+from medledger.errors import InvalidInput
+from medledger.types import Purpose, RecordCategory
+
+if TYPE_CHECKING:
+    from medledger.client.access import BreakGlassSession
+    from medledger.client.consent import Grant
+
+ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
+CONSENT_ACTION = "http://terminology.hl7.org/CodeSystem/consentaction"
+PARTICIPATION = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+RESOURCE_TYPES = "http://hl7.org/fhir/resource-types"
+LOINC = "http://loinc.org"
+#: medledger's code systems: record categories, and wallet identifiers (CAIP-10 account ids).
+CATEGORY_SYSTEM = "https://medledger.org/fhir/CodeSystem/record-category"
+WALLET_SYSTEM = "https://medledger.org/fhir/sid/wallet"
+BREAK_GLASS_POLICY = "https://medledger.org/fhir/policy/break-glass"
+
+#: v3 ActReason purpose-of-use code of each purpose.
+PURPOSE_CODES: dict[Purpose, str] = {
+    Purpose.TREATMENT: "TREAT",
+    Purpose.REFERRAL: "COC",
+    Purpose.INSURANCE: "HPAYMT",
+    Purpose.RESEARCH: "HRESCH",
+    Purpose.EMERGENCY: "ETREAT",
+    Purpose.PATIENT_REQUEST: "PATRQT",
+    Purpose.PUBLIC_HEALTH: "PUBHLTH",
+    Purpose.OPERATIONS: "HOPERAT",
+}
+
+#: FHIR resource types that hold each category's data (provision.class).
+CATEGORY_RESOURCES: dict[RecordCategory, tuple[str, ...]] = {
+    RecordCategory.SUMMARY: ("Composition", "Condition", "AllergyIntolerance"),
+    RecordCategory.LABS: ("Observation", "DiagnosticReport"),
+    RecordCategory.IMAGING: ("ImagingStudy", "DiagnosticReport"),
+    RecordCategory.MEDICATIONS: ("MedicationRequest", "MedicationDispense", "MedicationStatement"),
+    RecordCategory.CLINICAL_NOTES: ("DocumentReference",),
+    RecordCategory.GENOMICS: ("MolecularSequence", "Observation"),
+    RecordCategory.MENTAL_HEALTH: ("Condition", "Observation"),
+    RecordCategory.SEXUAL_HEALTH: ("Condition", "Observation"),
+    RecordCategory.SUBSTANCE_USE: ("Condition", "Observation"),
+    RecordCategory.IMMUNIZATIONS: ("Immunization",),
+    RecordCategory.PROCEDURES: ("Procedure",),
+    RecordCategory.DOCUMENTS: ("DocumentReference",),
+}
+
+#: v3 ActCode sensitivity labels of the sensitive categories (provision.securityLabel).
+SENSITIVITY: dict[RecordCategory, str] = {
+    RecordCategory.GENOMICS: "GDIS",
+    RecordCategory.MENTAL_HEALTH: "PSY",
+    RecordCategory.SEXUAL_HEALTH: "SEX",
+    RecordCategory.SUBSTANCE_USE: "ETH",
+}
+
+
+def wallet_reference(chain_id: int, address: str) -> dict[str, Any]:
+    return {"identifier": {"system": WALLET_SYSTEM, "value": f"eip155:{chain_id}:{address}"}}
+
+
+def _instant(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _coding(system: str, code: str) -> dict[str, str]:
+    return {"system": system, "code": code}
+
+
+def _categories(categories: list[RecordCategory]) -> dict[str, Any]:
+    resources = sorted({r for c in categories for r in CATEGORY_RESOURCES[c]})
+    section: dict[str, Any] = {
+        "class": [_coding(RESOURCE_TYPES, r) for r in resources],
+        "code": [{"coding": [_coding(CATEGORY_SYSTEM, c.name.lower().replace("_", "-"))]} for c in categories],
+    }
+    labels = [_coding(ACT_CODE, SENSITIVITY[c]) for c in categories if c in SENSITIVITY]
+    if labels:
+        section["securityLabel"] = labels
+    return section
+
+
+def _consent(
+    *, status: str, chain_id: int, patient: str, actor: str, start: int | None, end: int, purpose: Purpose,
+    categories: list[RecordCategory], rule: dict[str, Any], extra: dict[str, Any] | None = None,
+    date_time: int | None = None, performer: str | None = None, resource_id: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    period = {"end": _instant(end)} if start is None else {"start": _instant(start), "end": _instant(end)}
+    provision: dict[str, Any] = {
+        "type": "permit",
+        "period": period,
+        "actor": [{
+            "role": {"coding": [_coding(PARTICIPATION, "IRCP")]},  # information recipient
+            "reference": wallet_reference(chain_id, actor),
+        }],  # fmt: skip
+        "action": [{"coding": [_coding(CONSENT_ACTION, "access")]}],
+        "purpose": [_coding(ACT_REASON, PURPOSE_CODES[purpose])],
+        **_categories(categories),
+        **(extra or {}),
+    }
+    resource: dict[str, Any] = {
+        "resourceType": "Consent",
+        "status": status,
+        "scope": {"coding": [_coding(CONSENT_SCOPE, "patient-privacy")]},
+        "category": [{"coding": [_coding(LOINC, "59284-0")]}],
+        "patient": wallet_reference(chain_id, patient),
+        **rule,
+        "provision": provision,
+    }
+    if resource_id:
+        resource["id"] = resource_id
+    if date_time is not None:
+        resource["dateTime"] = _instant(date_time)
+    if performer is not None:
+        resource["performer"] = [wallet_reference(chain_id, performer)]
+    return validate(resource)
+
+
+def validate(resource: dict[str, Any]) -> dict[str, Any]:
+    """``resource`` checked against the FHIR Consent model; the JSON a FHIR server accepts."""
+    try:
+        model = Consent.model_validate(resource)
+    except Exception as exc:  # noqa: BLE001 - pydantic's ValidationError, reported as our error
+        raise InvalidInput(f"not a valid FHIR Consent: {exc}") from None
+    dumped: dict[str, Any] = model.model_dump(mode="json", exclude_none=True, by_alias=True)
+    return dumped
+
+
+def grant_consent(
+    grant: Grant, chain_id: int, *, now: int, granted_at: int | None = None, granted_by: str | None = None
+) -> dict[str, Any]:
+    """A grant as a FHIR Consent; ``status`` is active while the grant's own terms hold at ``now``."""
+    if not grant.exists:
+        raise InvalidInput(f"{grant.patient} has no grant for {grant.grantee}")
+    extra: dict[str, Any] = {}
+    if grant.write_categories:
+        extra["provision"] = [{
+            "type": "permit",
+            "action": [{"coding": [_coding(CONSENT_ACTION, "correct")]}],
+            **_categories(grant.write_categories),
+        }]  # fmt: skip
+    return _consent(
+        status="active" if grant.live_at(now) else "inactive",
+        chain_id=chain_id, patient=grant.patient, actor=grant.grantee, start=granted_at, end=grant.valid_until,
+        purpose=grant.purpose, categories=grant.categories,
+        rule={"policyRule": {"coding": [_coding(ACT_CODE, "OPTIN")]}},
+        extra=extra, date_time=granted_at, performer=granted_by,
+        resource_id=f"grant-{grant.patient[2:10].lower()}-{grant.grantee[2:10].lower()}",
+    )  # fmt: skip
+
+
+def break_glass_consent(session: BreakGlassSession, chain_id: int, *, now: int) -> dict[str, Any]:
+    """A break-glass session as a FHIR Consent under the consortium's emergency policy, purpose ETREAT."""
+    if session.opened_at == 0:
+        raise InvalidInput(f"{session.practitioner} never opened break-glass access to {session.patient}")
+    return _consent(
+        status="active" if session.open_at(now) else "inactive",
+        chain_id=chain_id, patient=session.patient, actor=session.practitioner, start=session.opened_at,
+        end=session.until, purpose=Purpose.EMERGENCY, categories=list(RecordCategory),
+        rule={"policy": [{"uri": BREAK_GLASS_POLICY}]}, date_time=session.opened_at, performer=session.practitioner,
+        resource_id=f"break-glass-{session.patient[2:10].lower()}-{session.practitioner[2:10].lower()}",
+    )  # fmt: skip
