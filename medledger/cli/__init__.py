@@ -11,12 +11,15 @@ from typing import Any
 
 import click
 
+from medledger.cli.access import access
+from medledger.cli.consent import consent
 from medledger.cli.consortium import consortium
 from medledger.cli.credential import credential
 from medledger.cli.institution import institution
 from medledger.cli.key import key
 from medledger.cli.node import node
 from medledger.cli.patient import patient
+from medledger.cli.record import record
 from medledger.cli.toolchain import compile_command, deploy
 from medledger.errors import MedLedgerError
 
@@ -51,7 +54,7 @@ class MedLedgerGroup(click.Group):
 @click.group(cls=MedLedgerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="medledger")
 def cli() -> None:
-    """medledger: consortium membership, practitioner credentials and more, on an Ethereum chain."""
+    """medledger: consortium, credentials, patients, consent, records and their access log, on an Ethereum chain."""
 
 
 cli.add_command(compile_command)
@@ -62,6 +65,9 @@ cli.add_command(institution)
 cli.add_command(credential)
 cli.add_command(key)
 cli.add_command(patient)
+cli.add_command(consent)
+cli.add_command(record)
+cli.add_command(access)
 
 
 def main() -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from typing import Any
-
 from medledger.client.base import SubClient, checksum, uint
 from medledger.transactions import Receipt
 from medledger.types import AccessBasis, Purpose, RecordCategory
@@ -56,6 +54,7 @@ class AccessEntry:
     basis: AccessBasis
     purpose: Purpose
     block_number: int
+    log_index: int
     tx_hash: str
     timestamp: int
 
@@ -75,6 +74,7 @@ class BreakGlassEvent:
     reason_code: int | None
     until: int | None
     block_number: int
+    log_index: int
     tx_hash: str
     timestamp: int
 
@@ -146,6 +146,7 @@ class AccessClient(SubClient):
                 basis=AccessBasis(log["args"]["basis"]),
                 purpose=Purpose(log["args"]["purpose"]),
                 block_number=int(log["blockNumber"]),
+                log_index=int(log["logIndex"]),
                 tx_hash=log["transactionHash"].to_0x_hex(),
                 timestamp=self._block_time(int(log["blockNumber"])),
             )
@@ -155,26 +156,22 @@ class AccessClient(SubClient):
     def break_glass_events(self, patient: str | None = None, from_block: int = 0) -> list[BreakGlassEvent]:
         """Break-glass sessions opened and closed, for one patient or (regulator's view) everyone."""
         filters = {"patient": checksum(patient, "patient")} if patient is not None else {}
-        found: list[tuple[int, int, BreakGlassEvent]] = []
+        found: list[BreakGlassEvent] = []
         for log in self._events("BreakGlassOpened", filters, from_block):
             args = log["args"]
-            found.append(self._ordered(log, BreakGlassEvent(
+            found.append(BreakGlassEvent(
                 "opened", str(args["patient"]), str(args["practitioner"]), str(args["practitioner"]),
-                int(args["reasonCode"]), int(args["until"]), int(log["blockNumber"]),
+                int(args["reasonCode"]), int(args["until"]), int(log["blockNumber"]), int(log["logIndex"]),
                 log["transactionHash"].to_0x_hex(), self._block_time(int(log["blockNumber"])),
-            )))  # fmt: skip
+            ))  # fmt: skip
         for log in self._events("BreakGlassClosed", filters, from_block):
             args = log["args"]
-            found.append(self._ordered(log, BreakGlassEvent(
+            found.append(BreakGlassEvent(
                 "closed", str(args["patient"]), str(args["practitioner"]), str(args["by"]), None, None,
-                int(log["blockNumber"]), log["transactionHash"].to_0x_hex(),
+                int(log["blockNumber"]), int(log["logIndex"]), log["transactionHash"].to_0x_hex(),
                 self._block_time(int(log["blockNumber"])),
-            )))  # fmt: skip
-        return [event for _, _, event in sorted(found, key=lambda item: item[:2])]
-
-    @staticmethod
-    def _ordered(log: Any, event: BreakGlassEvent) -> tuple[int, int, BreakGlassEvent]:
-        return int(log["blockNumber"]), int(log["logIndex"]), event
+            ))  # fmt: skip
+        return sorted(found, key=lambda event: (event.block_number, event.log_index))
 
     def _block_time(self, block_number: int) -> int:
         from medledger.transactions import translate

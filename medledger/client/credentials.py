@@ -126,6 +126,10 @@ class CredentialsClient(SubClient):
     def is_valid(self, subject: str, kind: CredentialKind | str, scope: int = 0) -> bool:
         return self.check(subject, kind, scope) is CredentialValidity.VALID
 
+    def is_credentialed(self, account: str) -> bool:
+        """Whether consent checks trust ``account`` now (licence, nursing, pharmacist, or accreditation)."""
+        return bool(self._call("isCredentialed", checksum(account, "account")))
+
     # ─── Employment ──────────────────────────────────────────────────────────────────────
 
     def offer_employment(self, practitioner: str) -> Receipt:

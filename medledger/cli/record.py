@@ -1,0 +1,132 @@
+"""``medledger record anchor|verify|read|versions``: encrypted records in a vault, anchored on chain.
+
+The vault here is a local folder (``--vault``, default ``$MEDLEDGER_HOME/vault``) that plays both
+the store and its custodian service; its custodian key lives in the folder, readable by its owner
+only. Record contents are never printed: ``read`` writes the plaintext to a file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from medledger.cli.common import Session, chain_options, receipt_fields, show_time
+from medledger.cli.context import home, key_file
+from medledger.cli.output import emit
+from medledger.errors import InvalidInput
+from medledger.keyfile import KeyFile
+from medledger.types import RecordCategory, RecordStatus
+from medledger.vault import ReadRequest, Vault, open_delivery
+
+F = TypeVar("F", bound=Callable[..., Any])
+CATEGORIES = [c.name.lower().replace("_", "-") for c in RecordCategory]
+#: Exit status of `record verify` when the file is not the current version of an anchored record.
+NOT_CURRENT_EXIT = 3
+
+
+def vault_option(function: F) -> F:
+    return click.option("--vault", "vault_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                        help="The vault folder (default: $MEDLEDGER_HOME/vault).")(function)  # fmt: skip
+
+
+def open_vault(folder: Path | None) -> Vault:
+    root = folder or home() / "vault"
+    custodian = KeyFile(root / "custodian.json").encryption_key(create=True)
+    return Vault(root, custodian_key=custodian)
+
+
+@click.group()
+def record() -> None:
+    """Encrypt records into the vault and anchor them; verify files; read with a logged access."""
+
+
+@record.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--patient", "patient_address", required=True, help="Whose record it is.")
+@click.option("--category", type=click.Choice(CATEGORIES), required=True)
+@click.option("--share", "share_with", multiple=True,
+              help="Also wrap the key for this address's published encryption key (repeatable).")  # fmt: skip
+@click.option("--supersedes", default=None, help="The record id this version replaces.")
+@vault_option
+@chain_options
+@click.pass_context
+def anchor(
+    ctx: click.Context, session: Session, file: Path, patient_address: str, category: str, share_with: tuple[str, ...],
+    supersedes: str | None, vault_dir: Path | None,
+) -> None:  # fmt: skip
+    """Encrypt FILE into the vault for the patient, the author and --share readers, and anchor its hash."""
+    ledger = session.ledger()
+    author = str(session.require_signer().address)
+    recipients: dict[str, bytes] = {author: key_file(author).encryption_public_key(create=True)}
+    for address in (patient_address, *share_with):
+        published = ledger.patients.encryption_key(address)
+        if not published:
+            raise InvalidInput(f"{address} has published no encryption key (`medledger key publish`)")
+        recipients[address] = published
+    vault = open_vault(vault_dir)
+    sealed = vault.seal(file.read_bytes(), patient_address, category, recipients)
+    receipt = ledger.records.anchor(patient_address, category, sealed.record, sealed.uri, supersedes=supersedes)
+    emit(ctx, {"record": sealed.record, "patient": patient_address, "category": category, "uri": sealed.uri,
+               "keys_wrapped_for": ", ".join(sealed.recipients), **receipt_fields(receipt)},
+         title="record anchored")  # fmt: skip
+
+
+@record.command()
+@click.argument("file_or_id")
+@chain_options
+@click.pass_context
+def verify(ctx: click.Context, session: Session, file_or_id: str) -> None:
+    """Is a ciphertext FILE (or record id) the current anchored version? Exit 0 if so, 3 if not."""
+    ledger = session.ledger()
+    path = Path(file_or_id)
+    if path.is_file():
+        digest, status = ledger.records.verify_file(path)
+    else:
+        status = ledger.records.verify(file_or_id)
+        digest = ledger.records.get(file_or_id).id
+    fields: dict[str, object] = {"record": digest, "status": status}
+    if status is not RecordStatus.UNKNOWN:
+        stored = ledger.records.get(digest)
+        fields |= {"patient": stored.patient, "category": stored.category, "anchored": show_time(stored.anchored_at)}
+    emit(ctx, fields, title="record check")
+    if status is not RecordStatus.CURRENT:
+        ctx.exit(NOT_CURRENT_EXIT)
+
+
+@record.command()
+@click.argument("record_id")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the decrypted record (mode 0600).")  # fmt: skip
+@vault_option
+@chain_options
+@click.pass_context
+def read(ctx: click.Context, session: Session, record_id: str, out: Path, vault_dir: Path | None) -> None:
+    """Log the read on chain, fetch the ciphertext from the vault against that entry, decrypt it."""
+    ledger = session.ledger()
+    reader = session.require_signer()
+    stored = ledger.records.require(record_id)
+    logged = ledger.access.log_read(stored.id)
+    request = ReadRequest.sign(reader, stored.id, logged.receipt.tx_hash, ledger.transactor.chain_id)
+    delivery = open_vault(vault_dir).serve(request, ledger)
+    plaintext = open_delivery(delivery, key_file(reader.address).encryption_key(), stored.patient, stored.category)
+    descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(plaintext)
+    emit(ctx, {"record": stored.id, "patient": stored.patient, "category": stored.category, "basis": logged.basis,
+               "purpose": logged.purpose, "bytes_written": len(plaintext), "written_to": str(out),
+               **receipt_fields(logged.receipt)}, title="record read (logged)")  # fmt: skip
+
+
+@record.command()
+@click.argument("record_id")
+@chain_options
+@click.pass_context
+def versions(ctx: click.Context, session: Session, record_id: str) -> None:
+    """The version chain through RECORD_ID, oldest first."""
+    chain = session.ledger().records.chain_of(record_id)
+    emit(ctx, [{"record": v.id, "author": v.author, "category": v.category, "block": v.block_number,
+                "supersedes": v.supersedes or "-"} for v in chain], title="versions")  # fmt: skip
