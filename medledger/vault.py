@@ -62,9 +62,10 @@ class TamperedRecord(VaultError):
     """The ciphertext or its key was altered: the hash or the AES-GCM tag does not match."""
 
 
-def record_aad(patient: str, category: RecordCategory | int) -> bytes:
+def record_aad(patient: str, category: RecordCategory | str | int) -> bytes:
     """Associated data: a ciphertext opens only as the record of this patient and category."""
-    return b"medledger.record.v1" + bytes.fromhex(checksum(patient, "patient")[2:]) + bytes([int(category)])
+    code = int(RecordCategory.parse(category))
+    return b"medledger.record.v1" + bytes.fromhex(checksum(patient, "patient")[2:]) + bytes([code])
 
 
 def _record_hex(record: bytes | str) -> str:
@@ -134,7 +135,7 @@ class Delivery:
     wrapped_key: bytes
 
 
-def open_delivery(delivery: Delivery, private_key: bytes, patient: str, category: RecordCategory | int) -> bytes:
+def open_delivery(delivery: Delivery, private_key: bytes, patient: str, category: RecordCategory | str | int) -> bytes:
     """Decrypt a delivery with the reader's encryption private key; fail loudly on any tampering."""
     if hashlib.sha256(delivery.ciphertext).digest() != delivery.record:
         raise TamperedRecord("the ciphertext does not hash to the record id anchored on chain")
@@ -145,10 +146,11 @@ def open_delivery(delivery: Delivery, private_key: bytes, patient: str, category
     return _decrypt(delivery.ciphertext, key, patient, category)
 
 
-def _decrypt(ciphertext: bytes, key: bytes, patient: str, category: RecordCategory | int) -> bytes:
+def _decrypt(ciphertext: bytes, key: bytes, patient: str, category: RecordCategory | str | int) -> bytes:
+    aad = record_aad(patient, category)
     nonce, body = ciphertext[:NONCE_BYTES], ciphertext[NONCE_BYTES:]
     try:
-        return AESGCM(key).decrypt(nonce, body, record_aad(patient, category))
+        return AESGCM(key).decrypt(nonce, body, aad)
     except (InvalidTag, ValueError):
         raise TamperedRecord("the ciphertext fails its AES-GCM check: altered, or not this patient's record") from None
 

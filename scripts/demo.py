@@ -2,8 +2,11 @@
 
 A consortium is set up, a licensing authority licenses a doctor, a hospital employs her, and
 anyone can check the licence in one call; then the licence is suspended, reinstated, revoked, and
-the authority loses its accreditation. Every step states what must happen; the demo exits
-non-zero if anything else happens.
+the authority loses its accreditation. Then a patient's referral: the patient grants a community
+clinic's doctor by a signed message, the doctor anchors an encrypted lab record and refers the
+patient to a tertiary hospital, which reads it from the vault against a logged read; an emergency
+doctor breaks the glass and the patient sees it flagged. Every step states what must happen; the
+demo exits non-zero if anything else happens.
 
     python scripts/demo.py [--chain embedded|anvil|ganache|URL]
 """
@@ -12,12 +15,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,8 +31,11 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 from medledger import chain as chainmod  # noqa: E402
 from medledger.client import MedLedger  # noqa: E402
 from medledger.deploy import deploy_suite  # noqa: E402
-from medledger.errors import MedLedgerError, NotAuthorized  # noqa: E402
-from medledger.types import CredentialValidity, InstitutionKind  # noqa: E402
+from medledger.chain import Chain  # noqa: E402
+from medledger.errors import InvalidState, MedLedgerError, NotAuthorized  # noqa: E402
+from medledger.identity import identity_commitment, new_salt, public_key  # noqa: E402
+from medledger.types import CredentialValidity, InstitutionKind, RecordStatus  # noqa: E402
+from medledger.vault import ReadRefused, ReadRequest, Vault, open_delivery  # noqa: E402
 
 console = Console()
 
@@ -46,7 +54,7 @@ class Story:
         ok = got == expect or (isinstance(expect, type) and isinstance(got, type) and issubclass(got, expect))
         shown = got.__name__ if isinstance(got, type) else str(getattr(got, "name", got)).lower()
         mark = "[green]✔[/]" if ok else "[red]✘[/]"
-        console.print(f"  {mark} {text} → [bold]{shown}[/]")
+        console.print(f"  {mark} {escape(text)} → [bold]{escape(shown)}[/]")
         if not ok:
             self.failures.append(f"{text}: expected {expect}, got {got}")
 
@@ -55,10 +63,88 @@ def chapter(title: str) -> None:
     console.print(f"\n[bold cyan]{title}[/]")
 
 
+def referral_story(story: Story, chain: Chain, admin: MedLedger) -> None:
+    """Chapters 8-13: a patient, a community clinic, a tertiary hospital, an emergency."""
+    a = chain.accounts
+    authority, hospital, outsider = a[2], a[3], a[5]
+    clinic, clinic_doctor, patient, er_doctor = a[6], a[7], a[8], a[9]
+    as_ = admin.using
+    keys = {account.address: bytes([n]) * 32 for n, account in enumerate((patient, clinic_doctor, hospital, er_doctor), 1)}
+
+    chapter("8. A patient registers: a salted commitment and an encryption key, never a name")
+    admin.consortium.accredit(clinic.address, InstitutionKind.CLINIC, b"\x22" * 32)
+    now = chain.now()
+    for subject, kind in ((clinic_doctor, "licence"), (er_doctor, "licence"), (clinic, "accreditation"),
+                          (hospital, "accreditation")):  # fmt: skip
+        as_(authority).credentials.issue(subject.address, kind, valid_from=now, valid_until=now + 365 * 86400)
+    identity = {"name": "Patient P", "birth_date": "1970-01-01", "national_id": "X-0000"}
+    receipt = as_(patient).patients.register(identity_commitment(identity, new_salt()), public_key(keys[patient.address]))
+    for account in (clinic_doctor, hospital, er_doctor):
+        as_(account).patients.publish_encryption_key(public_key(keys[account.address]))
+    console.print(f"     registered with {receipt.gas_used:,} gas; on chain: a hash and a public key")
+    story.step("the patient is registered", lambda: admin.patients.is_registered(patient.address), True)
+
+    chapter("9. The patient grants the clinic's doctor labs and notes, by a signed message (no gas)")
+    signed = as_(patient).consent.sign_grant(
+        clinic_doctor.address, ["labs", "clinical-notes"], write_categories=["labs"], purpose="treatment",
+        valid_until=now + 30 * 86400, referral_allowed=True,
+    )  # fmt: skip
+    relayed = as_(clinic).consent.relay(signed)
+    console.print(f"     the clinic relayed the EIP-712 grant and paid {relayed.gas_used:,} gas")
+    story.step("the clinic's doctor may read labs",
+               lambda: admin.consent.can_access(clinic_doctor.address, patient.address, "labs"), True)  # fmt: skip
+    story.step("the same signature relayed again", lambda: as_(outsider).consent.relay(signed), InvalidState)
+    fhir = admin.consent.fhir_consent(patient.address, clinic_doctor.address)
+    console.print(f"     as FHIR: Consent {fhir['status']}, purpose {fhir['provision']['purpose'][0]['code']}, "
+                  f"until {fhir['provision']['period']['end']}")  # fmt: skip
+
+    chapter("10. The clinic's doctor anchors an encrypted lab record")
+    with tempfile.TemporaryDirectory() as folder:
+        vault = Vault(Path(folder), custodian_key=b"\x99" * 32)
+        report = b'{"resourceType": "Observation", "code": "HbA1c", "value": 6.1}'
+        sealed = vault.seal(report, patient.address, "labs", {
+            patient.address: public_key(keys[patient.address]),
+            clinic_doctor.address: public_key(keys[clinic_doctor.address]),
+        })  # fmt: skip
+        as_(clinic_doctor).records.anchor(patient.address, "labs", sealed.record, sealed.uri)
+        story.step("the file in the vault is the current anchored version",
+                   lambda: admin.records.verify(sealed.record), RecordStatus.CURRENT)  # fmt: skip
+
+        chapter("11. The doctor refers the patient to the tertiary hospital, which reads the record")
+        as_(clinic_doctor).consent.refer(patient.address, hospital.address, ["labs"], valid_until=now + 7 * 86400)
+        skipped = ReadRequest.sign(hospital, sealed.record, relayed.tx_hash, chain.chain_id)
+        story.step("the hospital asks the vault without logging the read",
+                   lambda: vault.serve(skipped, admin), ReadRefused)  # fmt: skip
+        logged = as_(hospital).access.log_read(sealed.record)
+        console.print(f"     read logged on chain ({logged.basis.name.lower()}, {logged.receipt.gas_used:,} gas)")
+        delivery = vault.serve(ReadRequest.sign(hospital, sealed.record, logged.receipt.tx_hash, chain.chain_id), admin)
+        story.step("the hospital decrypts the lab record it was served",
+                   lambda: open_delivery(delivery, keys[hospital.address], patient.address, "labs") == report, True)  # fmt: skip
+
+        chapter("12. In an emergency, a doctor with no grant breaks the glass")
+        as_(er_doctor).access.open_break_glass(patient.address, reason_code=4, duration=3600)
+        as_(er_doctor).access.log_read(sealed.record)
+    history = as_(patient).access.history(patient.address)
+    for entry in history:
+        flag = "  [red bold]BREAK-GLASS[/]" if entry.break_glass else ""
+        console.print(f"     {entry.reader} read {entry.category.name.lower()} ({entry.basis.name.lower()}){flag}")
+    story.step("the patient's history flags the emergency read",
+               lambda: [e.break_glass for e in history], [False, True])  # fmt: skip
+    as_(patient).access.close_break_glass(patient.address, er_doctor.address)
+    story.step("after the patient closes it, the emergency doctor is out",
+               lambda: admin.consent.can_access(er_doctor.address, patient.address, "labs"), False)  # fmt: skip
+
+    chapter("13. The patient revokes the clinic doctor's grant; the referral it made ends with it")
+    as_(patient).consent.revoke(patient.address, clinic_doctor.address)
+    story.step("the hospital may still read",
+               lambda: admin.consent.can_access(hospital.address, patient.address, "labs"), False)  # fmt: skip
+
+
 def run(target: str) -> int:
     started = time.monotonic()
     story = Story()
-    console.print(Panel.fit("medledger demo: who may practise, checkable by anyone", style="bold"))
+    console.print(Panel.fit("medledger demo: who may practise, who may read, and every read on the record",
+                            style="bold"))  # fmt: skip
     with chainmod.connect(target) as chain:
         a = chain.accounts
         admin_acct, regulator, authority, hospital, doctor, outsider = a[0], a[1], a[2], a[3], a[4], a[5]
@@ -96,11 +182,13 @@ def run(target: str) -> int:
         story.step("Dr. A works at the hospital",
                    lambda: admin.credentials.is_employed_by(doctor.address, hospital.address), True)  # fmt: skip
 
-        chapter("5. A complaint: the regulator suspends the licence, then the authority reinstates it")
+        chapter("5. A complaint: the regulator suspends the licence; only a regulator can lift that")
         as_(regulator).credentials.suspend(issued.id, 12)
         story.step("the check while suspended", check, CredentialValidity.SUSPENDED)
-        as_(authority).credentials.reinstate(issued.id)
-        story.step("the check after reinstatement", check, CredentialValidity.VALID)
+        story.step("the authority tries to reinstate it",
+                   lambda: as_(authority).credentials.reinstate(issued.id), NotAuthorized)  # fmt: skip
+        as_(regulator).credentials.reinstate(issued.id)
+        story.step("the check after the regulator reinstates it", check, CredentialValidity.VALID)
 
         chapter("6. The authority itself loses its accreditation")
         admin.consortium.remove_licensing_authority(authority.address)
@@ -112,6 +200,8 @@ def run(target: str) -> int:
         chapter("7. The licence is revoked for good")
         as_(authority).credentials.revoke(issued.id, 31)
         story.step("the check after revocation", check, CredentialValidity.REVOKED)
+
+        referral_story(story, chain, admin)
 
     elapsed = time.monotonic() - started
     if story.failures:
