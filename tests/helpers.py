@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+from eth_account.signers.local import LocalAccount
 
 import pytest
 from web3.logs import DISCARD
 
+from medledger.chain import Chain
+from medledger.client import MedLedger
 from medledger.client.base import SubClient
+from medledger.deploy import Deployment
 from medledger.identity import identity_commitment, public_key
 from medledger.transactions import Receipt
 
@@ -49,3 +55,20 @@ def advance_to(chain: Any, timestamp: int) -> None:
         chain.revert(snapshot)
         correction += overshoot
     pytest.fail(f"could not mine a block at {timestamp}")
+
+
+@dataclass(frozen=True)
+class World:
+    """One deployment on a private chain, for property tests that run outside pytest fixtures."""
+
+    chain: Chain
+    deployment: Deployment
+    signers: dict[str, LocalAccount]
+
+    def address(self, name: str) -> str:
+        return str(self.signers[name].address)
+
+    def ledgers(self) -> dict[str, MedLedger]:
+        """Fresh clients (nonces are cached, so make new ones after every snapshot revert)."""
+        admin = MedLedger(self.chain.w3, self.deployment, self.signers["admin"])
+        return {name: admin.using(signer) for name, signer in self.signers.items()}

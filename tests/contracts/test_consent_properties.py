@@ -24,17 +24,16 @@ from functools import cache
 
 import eth_tester  # noqa: F401  (imported before Hypothesis runs: py-evm raises the recursion limit)
 import pytest
-from eth_account.signers.local import LocalAccount
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from medledger import consent, errors
-from medledger.chain import Chain, embedded
-from medledger.client import MedLedger
-from medledger.deploy import Deployment, deploy_suite
+from medledger.chain import embedded
+from medledger.deploy import deploy_suite
 from medledger.identity import identity_commitment, public_key
 from medledger.types import ALL_CATEGORIES, InstitutionKind, RecordCategory
+from tests.helpers import World
 
 DAY = 24 * 3600
 HOUR = 3600
@@ -42,21 +41,6 @@ NAMES = ("admin", "regulator", "authority", "hospital", "clinic", "doctor", "nur
 GRANTEES = ("doctor", "nurse", "hospital", "clinic", "outsider")
 CREDENTIALS = {"doctor": "licence", "nurse": "nurse", "hospital": "accreditation", "clinic": "accreditation"}
 INSTITUTIONS = ("hospital", "clinic")
-ZERO = "0x" + "00" * 20
-
-
-@dataclass(frozen=True)
-class World:
-    chain: Chain
-    deployment: Deployment
-    signers: dict[str, LocalAccount]
-
-    def address(self, name: str) -> str:
-        return str(self.signers[name].address)
-
-    def ledgers(self) -> dict[str, MedLedger]:
-        admin = MedLedger(self.chain.w3, self.deployment, self.signers["admin"])
-        return {name: admin.using(signer) for name, signer in self.signers.items()}
 
 
 @cache

@@ -25,17 +25,16 @@ from functools import cache
 # or Hypothesis warns that the limit changed under it.
 import eth_tester  # noqa: F401
 import pytest
-from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
 
 from medledger import errors
-from medledger.chain import Chain, embedded
+from medledger.chain import embedded
 from medledger.client import MedLedger
 from medledger.client.credentials import Credential, IssuedCredential, credential_id
-from medledger.deploy import Deployment, deploy_suite
+from medledger.deploy import deploy_suite
 from medledger.types import (
     CredentialKind,
     CredentialStatus,
@@ -43,6 +42,7 @@ from medledger.types import (
     InstitutionKind,
     InstitutionStatus,
 )
+from tests.helpers import World
 
 DAY = 24 * 3600
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -61,21 +61,6 @@ Action = Callable[[], object]
 
 
 # ─── One deployment for the whole module ─────────────────────────────────────────────────────
-
-
-@dataclass(frozen=True)
-class World:
-    chain: Chain
-    deployment: Deployment
-    signers: dict[str, LocalAccount]
-
-    def address(self, name: str) -> str:
-        return str(self.signers[name].address)
-
-    def ledgers(self) -> dict[str, MedLedger]:
-        """Fresh clients (nonces are cached, so make new ones after every snapshot revert)."""
-        admin = MedLedger(self.chain.w3, self.deployment, self.signers["admin"])
-        return {name: admin.using(signer) for name, signer in self.signers.items()}
 
 
 @cache
