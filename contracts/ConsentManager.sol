@@ -104,6 +104,13 @@ contract ConsentManager is IConsentManager, EIP712, Nonces {
     function revokeAccess(address patient, address grantee) external {
         _requireActingFor(msg.sender, patient);
         _revoke(patient, grantee, msg.sender);
+        emit SignaturesCancelled(patient, msg.sender, _useNonce(patient));
+    }
+
+    /// @inheritdoc IConsentManager
+    function cancelSignatures(address patient) external {
+        _requireActingFor(msg.sender, patient);
+        emit SignaturesCancelled(patient, msg.sender, _useNonce(patient));
     }
 
     /// @inheritdoc IConsentManager

@@ -29,7 +29,9 @@ contract PatientRegistry is IPatientRegistry, EIP712, Nonces {
     // One slot per pair: the expiry alone says whether the delegation is active.
     mapping(address patient => mapping(address delegate => uint40 validUntil)) private _delegations;
 
-    mapping(bytes32 mrnCommitment => MrnLink) private _mrnLinks;
+    // Keyed by institution first: a commitment is only a hash the contract cannot open, so keying by
+    // it alone would let one institution squat another's commitment.
+    mapping(address institution => mapping(bytes32 mrnCommitment => MrnLink)) private _mrnLinks;
 
     constructor(IConsortiumRegistry consortium_) EIP712("medledger PatientRegistry", "1") {
         if (address(consortium_) == address(0)) revert ZeroAddress();
@@ -85,17 +87,16 @@ contract PatientRegistry is IPatientRegistry, EIP712, Nonces {
     /// @inheritdoc IPatientRegistry
     function proposeMrnLink(address patient, bytes32 mrnCommitment) external {
         _requireNewMrnLink(patient, mrnCommitment);
-        _mrnLinks[mrnCommitment] = MrnLink(patient, MrnLinkStatus.Proposed, _time(), msg.sender);
+        _mrnLinks[msg.sender][mrnCommitment] = MrnLink(patient, MrnLinkStatus.Proposed, _time());
         emit MrnLinkProposed(mrnCommitment, patient, msg.sender);
     }
 
     /// @inheritdoc IPatientRegistry
-    function acceptMrnLink(bytes32 mrnCommitment) external {
-        MrnLink storage link = _mrnLinks[mrnCommitment];
-        if (link.status != MrnLinkStatus.Proposed) revert MrnLinkStateInvalid(mrnCommitment);
+    function acceptMrnLink(address institution, bytes32 mrnCommitment) external {
+        MrnLink storage link = _mrnLinks[institution][mrnCommitment];
+        if (link.status != MrnLinkStatus.Proposed) revert MrnLinkStateInvalid(institution, mrnCommitment);
         address patient = link.patient;
         if (!canActFor(msg.sender, patient)) revert NotPatientOrDelegate(msg.sender, patient);
-        address institution = link.institution;
         // An institution suspended since its proposal must not gain a link.
         if (!_consortium.isActiveInstitution(institution)) revert NotActiveInstitution(institution);
         link.status = MrnLinkStatus.Linked;
@@ -120,19 +121,19 @@ contract PatientRegistry is IPatientRegistry, EIP712, Nonces {
             keccak256(abi.encode(MRN_LINK_CONSENT_TYPEHASH, patient, msg.sender, mrnCommitment, nonce, deadline))
         );
         if (!SignatureChecker.isValidSignatureNow(signer, digest, signature)) revert InvalidSignature(signer);
-        _mrnLinks[mrnCommitment] = MrnLink(patient, MrnLinkStatus.Linked, _time(), msg.sender);
+        _mrnLinks[msg.sender][mrnCommitment] = MrnLink(patient, MrnLinkStatus.Linked, _time());
         emit MrnLinked(mrnCommitment, patient, msg.sender);
     }
 
     /// @inheritdoc IPatientRegistry
-    function unlinkMrn(bytes32 mrnCommitment) external {
-        MrnLink storage link = _mrnLinks[mrnCommitment];
-        if (link.status == MrnLinkStatus.None) revert MrnLinkStateInvalid(mrnCommitment);
-        if (msg.sender != link.patient && msg.sender != link.institution) {
+    function unlinkMrn(address institution, bytes32 mrnCommitment) external {
+        MrnLink storage link = _mrnLinks[institution][mrnCommitment];
+        if (link.status == MrnLinkStatus.None) revert MrnLinkStateInvalid(institution, mrnCommitment);
+        if (msg.sender != institution && !canActFor(msg.sender, link.patient)) {
             revert NotMrnLinkParty(msg.sender, mrnCommitment);
         }
-        delete _mrnLinks[mrnCommitment];
-        emit MrnUnlinked(mrnCommitment, msg.sender);
+        delete _mrnLinks[institution][mrnCommitment];
+        emit MrnUnlinked(mrnCommitment, institution, msg.sender);
     }
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
@@ -171,13 +172,13 @@ contract PatientRegistry is IPatientRegistry, EIP712, Nonces {
     }
 
     /// @inheritdoc IPatientRegistry
-    function mrnLink(bytes32 mrnCommitment) external view returns (MrnLink memory) {
-        return _mrnLinks[mrnCommitment];
+    function mrnLink(address institution, bytes32 mrnCommitment) external view returns (MrnLink memory) {
+        return _mrnLinks[institution][mrnCommitment];
     }
 
     /// @inheritdoc IPatientRegistry
-    function resolveMrn(bytes32 mrnCommitment) external view returns (address) {
-        MrnLink storage link = _mrnLinks[mrnCommitment];
+    function resolveMrn(address institution, bytes32 mrnCommitment) external view returns (address) {
+        MrnLink storage link = _mrnLinks[institution][mrnCommitment];
         return link.status == MrnLinkStatus.Linked ? link.patient : address(0);
     }
 
@@ -198,12 +199,14 @@ contract PatientRegistry is IPatientRegistry, EIP712, Nonces {
     }
 
     /// @dev Checks shared by both ways of linking: an active institution, a registered patient, a
-    /// fresh commitment (a commitment already in use would let one institution hijack another's link).
+    /// commitment the institution has not used yet.
     function _requireNewMrnLink(address patient, bytes32 mrnCommitment) private view {
         if (!_consortium.isActiveInstitution(msg.sender)) revert NotActiveInstitution(msg.sender);
         if (mrnCommitment == 0) revert ZeroCommitment();
         _requireRegistered(patient);
-        if (_mrnLinks[mrnCommitment].status != MrnLinkStatus.None) revert MrnAlreadyLinked(mrnCommitment);
+        if (_mrnLinks[msg.sender][mrnCommitment].status != MrnLinkStatus.None) {
+            revert MrnAlreadyLinked(msg.sender, mrnCommitment);
+        }
     }
 
     function _publishEncryptionKey(bytes calldata key) private {

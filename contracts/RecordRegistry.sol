@@ -44,7 +44,7 @@ contract RecordRegistry is IRecordRegistry {
             if (previous.superseded) revert RecordAlreadySuperseded(supersedes);
             previous.superseded = true;
         }
-        _records[contentHash] = Record(patient, category, uint40(block.timestamp), false);
+        _records[contentHash] = Record(patient, category, _time(), false);
         emit RecordAnchored(contentHash, patient, msg.sender, category, supersedes, uri);
     }
 
@@ -65,5 +65,12 @@ contract RecordRegistry is IRecordRegistry {
     /// @inheritdoc IRecordRegistry
     function consent() external view returns (IConsentManager) {
         return _consent;
+    }
+
+    // ─── Internal ────────────────────────────────────────────────────────────────────────────
+
+    /// @dev Block time as a uint40; virtual so a test harness can move time without a node.
+    function _time() internal view virtual returns (uint40) {
+        return uint40(block.timestamp);
     }
 }

@@ -298,10 +298,12 @@ class NotPatientOrDelegate(NotAuthorized):
 
 
 class MrnAlreadyLinked(InvalidState):
+    institution: str
     mrnCommitment: bytes
 
 
 class MrnLinkStateInvalid(InvalidState):
+    institution: str
     mrnCommitment: bytes
 
 

@@ -85,26 +85,30 @@ class ReadRequest:
 
     record: bytes
     reader: str
-    log_tx: str
+    log_tx: str  # 0x-prefixed, lower case
     chain_id: int
+    vault: str  # the id of the vault asked, so a request serves at one vault only
     signature: bytes
 
     @staticmethod
-    def text(record: bytes, reader: str, log_tx: str, chain_id: int) -> str:
+    def text(record: bytes, reader: str, log_tx: str, chain_id: int, vault: str) -> str:
         return (
             "medledger vault read\n"
             f"record: 0x{record.hex()}\nreader: {to_checksum_address(reader)}\n"
-            f"access log transaction: {log_tx.lower()}\nchain: {chain_id}"
+            f"access log transaction: {log_tx}\nchain: {chain_id}\nvault: {vault}"
         )
 
     @classmethod
-    def sign(cls, account: LocalAccount, record: bytes | str, log_tx: str, chain_id: int) -> ReadRequest:
+    def sign(
+        cls, account: LocalAccount, record: bytes | str, log_tx: str, chain_id: int, vault: str
+    ) -> ReadRequest:
         key = bytes32(record, "record id")
-        message = encode_defunct(text=cls.text(key, account.address, log_tx, chain_id))
-        return cls(key, account.address, log_tx.lower(), chain_id, bytes(account.sign_message(message).signature))
+        tx = "0x" + bytes32(log_tx, "access-log transaction hash").hex()
+        message = encode_defunct(text=cls.text(key, account.address, tx, chain_id, vault))
+        return cls(key, account.address, tx, chain_id, vault, bytes(account.sign_message(message).signature))
 
     def signer(self) -> str:
-        message = encode_defunct(text=self.text(self.record, self.reader, self.log_tx, self.chain_id))
+        message = encode_defunct(text=self.text(self.record, self.reader, self.log_tx, self.chain_id, self.vault))
         try:
             return str(Account.recover_message(message, signature=self.signature))
         except Exception:  # noqa: BLE001 - any malformed signature is a refusal
@@ -113,16 +117,17 @@ class ReadRequest:
     def to_json(self) -> str:
         return json.dumps({
             "record": "0x" + self.record.hex(), "reader": self.reader, "log_tx": self.log_tx,
-            "chain_id": self.chain_id, "signature": "0x" + self.signature.hex(),
+            "chain_id": self.chain_id, "vault": self.vault, "signature": "0x" + self.signature.hex(),
         }, indent=2)  # fmt: skip
 
     @classmethod
     def from_json(cls, text: str) -> ReadRequest:
         try:
             raw = json.loads(text)
-            return cls(bytes32(raw["record"], "record id"), to_checksum_address(raw["reader"]), str(raw["log_tx"]),
-                       int(raw["chain_id"]), bytes.fromhex(str(raw["signature"]).removeprefix("0x")))  # fmt: skip
-        except (ValueError, KeyError, TypeError) as exc:
+            return cls(bytes32(raw["record"], "record id"), to_checksum_address(raw["reader"]),
+                       "0x" + bytes32(raw["log_tx"], "access-log transaction hash").hex(), int(raw["chain_id"]),
+                       str(raw["vault"]), bytes.fromhex(str(raw["signature"]).removeprefix("0x")))  # fmt: skip
+        except (ValueError, KeyError, TypeError, MedLedgerError) as exc:
             raise VaultError(f"the read request is malformed ({exc})") from None
 
 
@@ -169,8 +174,13 @@ class Vault:
         self._custodian_key = custodian_key
         self.custodian = Account.from_key(custodian_key).address if custodian_key else None
         self.max_log_age = max_log_age
-        for folder in ("objects", "keys"):
+        for folder in ("objects", "keys", "sealed", "served"):
             (root / folder).mkdir(parents=True, exist_ok=True)
+        identity = root / "vault-id"
+        if not identity.is_file():
+            self._write(identity, secrets.token_hex(16).encode())
+        #: Named in every read request, so an access-log entry is served by one vault only.
+        self.id = identity.read_text().strip()
 
     # ─── Writing ─────────────────────────────────────────────────────────────────────────
 
@@ -189,6 +199,10 @@ class Vault:
         ciphertext = nonce + AESGCM(key).encrypt(nonce, plaintext, record_aad(patient, category))
         record = hashlib.sha256(ciphertext).digest()
         self._write(self.root / "objects" / record.hex(), ciphertext)
+        # What it was sealed as: the vault serves it only if it is anchored as exactly that, so a
+        # record anchored first by someone else (its hash seen in a pending transaction) is refused.
+        sealed_as = json.dumps({"patient": checksum(patient, "patient"), "category": int(category)})
+        self._write(self.root / "sealed" / record.hex(), sealed_as.encode())
         wrapped_for = dict(recipients)
         if self._custodian_key is not None and self.custodian is not None:
             from medledger.identity import public_key
@@ -224,19 +238,31 @@ class Vault:
         ciphertext = self.ciphertext(request.record)
         if request.signer().lower() != request.reader.lower():
             raise ReadRefused("the read request was not signed by the reader it names")
+        if request.vault != self.id:
+            raise ReadRefused(f"the read request is for vault {request.vault}, not this one ({self.id})")
         if request.chain_id != ledger.transactor.chain_id:
             raise ReadRefused(f"the read request is for chain {request.chain_id}, this vault serves {ledger.transactor.chain_id}")
         entry = self._logged_entry(request, ledger)
         anchored = ledger.records.get(request.record)
         if not anchored.exists:
             raise ReadRefused(f"record 0x{record_hex} is not anchored on chain")
-        if (entry["patient"].lower(), int(entry["category"])) != (anchored.patient.lower(), int(anchored.category)):
+        sealed_as = self._sealed_as(record_hex)
+        if sealed_as != (anchored.patient.lower(), int(anchored.category)):
+            raise ReadRefused("the record is anchored for another patient or category than it was sealed for")
+        if (entry["patient"].lower(), int(entry["category"])) != sealed_as:
             raise ReadRefused("the access-log entry names another patient or category than the anchored record")
         if not ledger.consent.can_access(request.reader, anchored.patient, anchored.category):
             raise ReadRefused("the reader's access has ended since the read was logged")
         wrapped = self._wrapped_for(record_hex, request.reader, ledger)
-        self._claim(request.log_tx)
+        self._claim(f"{entry['tx_hash']}-{entry['log_index']}")
         return Delivery(request.record, ciphertext, wrapped)
+
+    def _sealed_as(self, record_hex: str) -> tuple[str, int]:
+        path = self.root / "sealed" / record_hex
+        if not path.is_file():
+            raise VaultError(f"record 0x{record_hex} has no sealing record in this vault")
+        raw = json.loads(path.read_text())
+        return str(raw["patient"]).lower(), int(raw["category"])
 
     def _logged_entry(self, request: ReadRequest, ledger: MedLedger) -> dict[str, Any]:
         from medledger.transactions import translate
@@ -246,11 +272,13 @@ class Vault:
         except Exception as exc:  # noqa: BLE001
             error = translate(exc)
             raise ReadRefused(f"the access-log transaction {request.log_tx} was not found ({error})") from None
+        if receipt is None:
+            raise ReadRefused(f"the access-log transaction {request.log_tx} was not found")
         if receipt["status"] != 1:
             raise ReadRefused("the access-log transaction failed")
         consent_address = ledger.consent.address.lower()
         entries = [
-            dict(event["args"])
+            {**event["args"], "log_index": int(event["logIndex"])}
             for event in ledger.consent.contract.events.RecordAccessed().process_receipt(receipt, errors=DISCARD)
             if str(event["address"]).lower() == consent_address
         ]
@@ -264,12 +292,16 @@ class Vault:
         newest = int(ledger.w3.eth.get_block("latest")["timestamp"])
         if max(newest, int(time.time())) - block_time > self.max_log_age:
             raise ReadRefused(f"the access-log entry is older than {self.max_log_age} s: log the read again")
-        return {"patient": str(matching[0]["patient"]), "category": int(matching[0]["category"])}
+        return {
+            "patient": str(matching[0]["patient"]),
+            "category": int(matching[0]["category"]),
+            "tx_hash": "0x" + bytes(receipt["transactionHash"]).hex(),  # the node's spelling, not the request's
+            "log_index": matching[0]["log_index"],
+        }
 
-    def _claim(self, log_tx: str) -> None:
-        """One logged read, one delivery: remember the log transaction, refuse it a second time."""
-        marker = self.root / "served" / log_tx.lower()
-        marker.parent.mkdir(exist_ok=True)
+    def _claim(self, entry: str) -> None:
+        """One logged read, one delivery: remember the log entry, refuse it a second time."""
+        marker = self.root / "served" / entry
         try:
             descriptor = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         except FileExistsError:

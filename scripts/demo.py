@@ -112,12 +112,12 @@ def referral_story(story: Story, chain: Chain, admin: MedLedger) -> None:
 
         chapter("11. The doctor refers the patient to the tertiary hospital, which reads the record")
         as_(clinic_doctor).consent.refer(patient.address, hospital.address, ["labs"], valid_until=now + 7 * 86400)
-        skipped = ReadRequest.sign(hospital, sealed.record, relayed.tx_hash, chain.chain_id)
+        skipped = ReadRequest.sign(hospital, sealed.record, relayed.tx_hash, chain.chain_id, vault.id)
         story.step("the hospital asks the vault without logging the read",
                    lambda: vault.serve(skipped, admin), ReadRefused)  # fmt: skip
         logged = as_(hospital).access.log_read(sealed.record)
         console.print(f"     read logged on chain ({logged.basis.name.lower()}, {logged.receipt.gas_used:,} gas)")
-        delivery = vault.serve(ReadRequest.sign(hospital, sealed.record, logged.receipt.tx_hash, chain.chain_id), admin)
+        delivery = vault.serve(ReadRequest.sign(hospital, sealed.record, logged.receipt.tx_hash, chain.chain_id, vault.id), admin)
         story.step("the hospital decrypts the lab record it was served",
                    lambda: open_delivery(delivery, keys[hospital.address], patient.address, "labs") == report, True)  # fmt: skip
 

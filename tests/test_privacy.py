@@ -68,7 +68,7 @@ def run_scenario(node) -> None:
     salt = new_salt()
     proposed = mrn_commitment(hospital.address, MRN, salt)
     admin.using(hospital).patients.propose_mrn_link(patient.address, proposed)
-    me.patients.accept_mrn_link(proposed)
+    me.patients.accept_mrn_link(hospital.address, proposed)
     signed_link = me.patients.sign_mrn_consent(clinic.address, mrn_commitment(clinic.address, MRN, new_salt()))
     admin.using(clinic).patients.link_mrn_with_consent(signed_link)
 
@@ -88,7 +88,7 @@ def run_scenario(node) -> None:
         admin.using(doctor).records.anchor(patient.address, "labs", sealed.record, sealed.uri)
         read = admin.using(doctor).access.log_read(sealed.record)
         admin.using(doctor).patients.publish_encryption_key(public_key(b"\x08" * 32))
-        vault.serve(ReadRequest.sign(doctor, sealed.record, read.receipt.tx_hash, node.chain_id), admin)
+        vault.serve(ReadRequest.sign(doctor, sealed.record, read.receipt.tx_hash, node.chain_id, vault.id), admin)
     admin.using(er_doctor).access.open_break_glass(patient.address, reason_code=4, duration=3600)
     admin.using(er_doctor).access.log_read(sealed.record)
     me.access.close_break_glass(patient.address, er_doctor.address)

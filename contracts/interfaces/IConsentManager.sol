@@ -130,6 +130,9 @@ interface IConsentManager {
     /// @notice `by` revoked `grantee`'s access to `patient`'s records.
     event AccessRevoked(address indexed patient, address indexed grantee, address indexed by);
 
+    /// @notice `by` voided every signed consent of `patient` not yet relayed (nonce `nonce` used up).
+    event SignaturesCancelled(address indexed patient, address indexed by, uint256 nonce);
+
     /// @notice `referrer` referred `patient` to `institution` for `categories` until `validUntil`.
     event PatientReferred(
         address indexed patient,
@@ -182,8 +185,14 @@ interface IConsentManager {
     ) external;
 
     /// @notice Revokes `grantee`'s access to `patient`'s records, and any referral it made. The
-    /// patient or an active delegate.
+    /// patient or an active delegate. It also voids every signed consent of the patient that was not
+    /// relayed yet (it uses up the nonce), so a signed grant handed out earlier cannot bring the
+    /// access back, and a stale signed revocation cannot end a later grant.
     function revokeAccess(address patient, address grantee) external;
+
+    /// @notice Voids every signed grant and revocation of `patient` not yet relayed, by using up its
+    /// nonce. The patient or an active delegate.
+    function cancelSignatures(address patient) external;
 
     /// @notice Same as `revokeAccess`, authorised by an EIP-712 `Revoke` signature, relayed by anyone.
     function revokeAccessWithSignature(

@@ -46,13 +46,13 @@ interface IPatientRegistry {
     /// @notice `account` is not an accredited, active institution.
     error NotActiveInstitution(address account);
 
-    /// @notice The MRN commitment `mrnCommitment` is already proposed or linked.
-    error MrnAlreadyLinked(bytes32 mrnCommitment);
+    /// @notice `institution`'s MRN commitment `mrnCommitment` is already proposed or linked.
+    error MrnAlreadyLinked(address institution, bytes32 mrnCommitment);
 
-    /// @notice The MRN commitment `mrnCommitment` is not in the state the call needs.
-    error MrnLinkStateInvalid(bytes32 mrnCommitment);
+    /// @notice `institution`'s MRN commitment `mrnCommitment` is not in the state the call needs.
+    error MrnLinkStateInvalid(address institution, bytes32 mrnCommitment);
 
-    /// @notice `account` is neither the patient nor the institution of MRN link `mrnCommitment`.
+    /// @notice `account` is neither the patient (or a delegate) nor the institution of MRN link `mrnCommitment`.
     error NotMrnLinkParty(address account, bytes32 mrnCommitment);
 
     /// @notice The signature's deadline `deadline` has passed (now `currentTime`).
@@ -84,8 +84,8 @@ interface IPatientRegistry {
     /// @notice MRN commitment `mrnCommitment` of `institution` now resolves to `patient`.
     event MrnLinked(bytes32 indexed mrnCommitment, address indexed patient, address indexed institution);
 
-    /// @notice MRN commitment `mrnCommitment` was unlinked (or its proposal withdrawn) by `by`.
-    event MrnUnlinked(bytes32 indexed mrnCommitment, address indexed by);
+    /// @notice `institution`'s MRN commitment `mrnCommitment` was unlinked (or its proposal withdrawn) by `by`.
+    event MrnUnlinked(bytes32 indexed mrnCommitment, address indexed institution, address indexed by);
 
     // ─── Identity and keys ───────────────────────────────────────────────────────────────────
 
@@ -119,8 +119,8 @@ interface IPatientRegistry {
     /// @param mrnCommitment `keccak256(abi.encode(institution, keccak256(mrn), salt))`, computed off chain
     function proposeMrnLink(address patient, bytes32 mrnCommitment) external;
 
-    /// @notice The patient (or an active delegate) accepts the proposed link `mrnCommitment`.
-    function acceptMrnLink(bytes32 mrnCommitment) external;
+    /// @notice The patient (or an active delegate) accepts `institution`'s proposed link `mrnCommitment`.
+    function acceptMrnLink(address institution, bytes32 mrnCommitment) external;
 
     /// @notice The calling institution links its MRN commitment to `patient` in one step, with the
     /// consent of the patient or an active delegate (`signer`) given as an EIP-712 `MrnLinkConsent`
@@ -136,8 +136,9 @@ interface IPatientRegistry {
         bytes calldata signature
     ) external;
 
-    /// @notice Removes a proposed or linked MRN commitment. The patient or the institution.
-    function unlinkMrn(bytes32 mrnCommitment) external;
+    /// @notice Removes `institution`'s proposed or linked MRN commitment. The patient, an active
+    /// delegate, or the institution.
+    function unlinkMrn(address institution, bytes32 mrnCommitment) external;
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
 
@@ -159,11 +160,11 @@ interface IPatientRegistry {
     /// @notice True when `patient` is registered and `account` is the patient or an active delegate of it.
     function canActFor(address account, address patient) external view returns (bool);
 
-    /// @notice The MRN link stored under `mrnCommitment`.
-    function mrnLink(bytes32 mrnCommitment) external view returns (MrnLink memory);
+    /// @notice The link stored under `institution`'s MRN commitment `mrnCommitment`.
+    function mrnLink(address institution, bytes32 mrnCommitment) external view returns (MrnLink memory);
 
-    /// @notice The patient that `mrnCommitment` resolves to, or the zero address if it is not linked.
-    function resolveMrn(bytes32 mrnCommitment) external view returns (address);
+    /// @notice The patient `institution`'s MRN commitment resolves to, or the zero address if it is not linked.
+    function resolveMrn(address institution, bytes32 mrnCommitment) external view returns (address);
 
     /// @notice The next nonce of `patient` for signed consents.
     function nonces(address patient) external view returns (uint256);

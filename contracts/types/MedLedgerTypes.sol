@@ -98,13 +98,13 @@ struct EncryptionKey {
     uint8 prefix; // 0x02 if Y is even, 0x03 if odd; 0 when no key was published
 }
 
-/// @notice An institution's patient number, linked to a patient wallet. Keyed by the salted MRN
-/// commitment, so holding the MRN and its salt is what lets anyone resolve it. Two storage slots.
+/// @notice An institution's patient number, linked to a patient wallet. Keyed by (institution,
+/// salted MRN commitment): holding the MRN and its salt is what lets anyone resolve it, and no
+/// institution can take another's commitment. One storage slot.
 struct MrnLink {
     address patient; // the patient wallet the MRN belongs to
     MrnLinkStatus status;
     uint40 since; // time of the proposal, then of the link
-    address institution; // the institution whose MRN it is
 }
 
 /// @notice Why a grantee may read a patient's records; each maps to an HL7 v3 ActReason purpose of

@@ -183,7 +183,7 @@ def link_mrn(
     else:
         value, used_salt = _mrn_commitment(session, None, mrn, salt, commitment)
         receipt = ledger.patients.propose_mrn_link(patient_address, value)
-    link = ledger.patients.mrn_link(value)
+    link = ledger.patients.mrn_link(session.require_signer().address, value)
     fields: dict[str, object] = {"mrn_commitment": link.commitment, "patient": link.patient, "status": link.status}
     if used_salt is not None and salt is None:
         fields["salt"] = used_salt  # the institution must keep it with the MRN to resolve it later
@@ -216,13 +216,14 @@ def sign_mrn_consent(
 
 @patient.command(name="accept-mrn")
 @click.argument("commitment")
+@click.option("--institution", required=True, help="The institution that proposed the link.")
 @chain_options
 @click.pass_context
-def accept_mrn(ctx: click.Context, session: Session, commitment: str) -> None:
+def accept_mrn(ctx: click.Context, session: Session, commitment: str, institution: str) -> None:
     """Accept an institution's proposed MRN link (the patient or a delegate)."""
     ledger = session.ledger()
-    receipt = ledger.patients.accept_mrn_link(commitment)
-    link = ledger.patients.mrn_link(commitment)
+    receipt = ledger.patients.accept_mrn_link(institution, commitment)
+    link = ledger.patients.mrn_link(institution, commitment)
     emit(ctx, {"mrn_commitment": link.commitment, "patient": link.patient, "institution": link.institution,
                "status": link.status, **receipt_fields(receipt)}, title="MRN link accepted")  # fmt: skip
 
@@ -239,15 +240,17 @@ def resolve_mrn(
     if mrn is not None and salt is None:
         raise click.UsageError("resolving needs the --salt the MRN was linked with")
     value, _ = _mrn_commitment(session, institution, mrn, salt, commitment)
-    found = session.ledger().patients.resolve_mrn(value)
+    found = session.ledger().patients.resolve_mrn(institution, value)
     emit(ctx, {"mrn_commitment": value, "patient": found or "not linked"}, title="MRN")
 
 
 @patient.command(name="unlink-mrn")
 @click.argument("commitment")
+@click.option("--institution", default=None, help="Whose MRN it is (default: the acting account, an institution).")
 @chain_options
 @click.pass_context
-def unlink_mrn(ctx: click.Context, session: Session, commitment: str) -> None:
-    """Remove an MRN link or proposal (the patient or the institution)."""
-    receipt = session.ledger().patients.unlink_mrn(commitment)
+def unlink_mrn(ctx: click.Context, session: Session, commitment: str, institution: str | None) -> None:
+    """Remove an MRN link or proposal (the patient, a delegate, or the institution)."""
+    owner = institution or session.require_signer().address
+    receipt = session.ledger().patients.unlink_mrn(owner, commitment)
     emit(ctx, {"mrn_commitment": commitment, "unlinked": True, **receipt_fields(receipt)}, title="MRN unlinked")

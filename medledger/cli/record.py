@@ -109,9 +109,10 @@ def read(ctx: click.Context, session: Session, record_id: str, out: Path, vault_
     ledger = session.ledger()
     reader = session.require_signer()
     stored = ledger.records.require(record_id)
+    vault = open_vault(vault_dir)
     logged = ledger.access.log_read(stored.id)
-    request = ReadRequest.sign(reader, stored.id, logged.receipt.tx_hash, ledger.transactor.chain_id)
-    delivery = open_vault(vault_dir).serve(request, ledger)
+    request = ReadRequest.sign(reader, stored.id, logged.receipt.tx_hash, ledger.transactor.chain_id, vault.id)
+    delivery = vault.serve(request, ledger)
     plaintext = open_delivery(delivery, key_file(reader.address).encryption_key(), stored.patient, stored.category)
     descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "wb") as handle:

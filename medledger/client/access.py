@@ -57,6 +57,9 @@ class AccessEntry:
     log_index: int
     tx_hash: str
     timestamp: int
+    # Whether the record is anchored for this patient and category. logAccess takes the reader's
+    # word for them (the vault checks before serving), so an entry that misstates them shows here.
+    matches_record: bool
 
     @property
     def break_glass(self) -> bool:
@@ -132,6 +135,14 @@ class AccessClient(SubClient):
 
     def history(self, patient: str | None = None, *, reader: str | None = None, from_block: int = 0) -> list[AccessEntry]:
         """Logged reads of ``patient``'s records (or by ``reader``), oldest first."""
+        anchored: dict[bytes, tuple[str, RecordCategory] | None] = {}
+
+        def matches(record: bytes, patient_address: str, category: RecordCategory) -> bool:
+            if record not in anchored:
+                found = self._ledger.records.get(record)
+                anchored[record] = (found.patient.lower(), found.category) if found.exists else None
+            return anchored[record] == (patient_address.lower(), category)
+
         filters = {}
         if patient is not None:
             filters["patient"] = checksum(patient, "patient")
@@ -149,6 +160,9 @@ class AccessClient(SubClient):
                 log_index=int(log["logIndex"]),
                 tx_hash=log["transactionHash"].to_0x_hex(),
                 timestamp=self._block_time(int(log["blockNumber"])),
+                matches_record=matches(
+                    bytes(log["args"]["record"]), str(log["args"]["patient"]), RecordCategory(log["args"]["category"])
+                ),
             )
             for log in self._events("RecordAccessed", filters, from_block)
         ]

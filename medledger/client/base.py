@@ -76,6 +76,15 @@ class SubClient:
         except Exception as exc:  # noqa: BLE001
             raise translate(exc) from None
 
+    def chain_time(self) -> int:
+        """The latest block's timestamp: what deadlines and expiries are measured against."""
+        from medledger.transactions import translate
+
+        try:
+            return int(self._ledger.w3.eth.get_block("latest")["timestamp"])
+        except Exception as exc:  # noqa: BLE001
+            raise translate(exc) from None
+
     def domain(self) -> Domain:
         """The contract's EIP-712 domain, read once through ERC-5267."""
         if self._domain is None:

@@ -134,7 +134,7 @@ class ConsentClient(SubClient):
             "validUntil": terms.valid_until,
             "referralAllowed": terms.referral_allowed,
             "nonce": self.nonce(patient),
-            "deadline": deadline_from(lifetime, deadline),
+            "deadline": deadline_from(self.chain_time(), lifetime, deadline),
         }
         return consent.sign_message(self.domain(), "Grant", message, signer)
 
@@ -152,9 +152,14 @@ class ConsentClient(SubClient):
             "patient": patient,
             "grantee": checksum(grantee, "grantee"),
             "nonce": self.nonce(patient),
-            "deadline": deadline_from(lifetime, deadline),
+            "deadline": deadline_from(self.chain_time(), lifetime, deadline),
         }
         return consent.sign_message(self.domain(), "Revoke", message, signer)
+
+    def cancel_signatures(self, patient: str | None = None) -> Receipt:
+        """Void every signed grant and revocation of ``patient`` (default: the signer) not yet relayed."""
+        patient = checksum(patient or self._ledger.require_signer().address, "patient")
+        return self._send("cancelSignatures", patient)
 
     def relay(self, signed: consent.SignedMessage) -> Receipt:
         """Send a signed ``Grant`` or ``Revoke`` (the relayer pays the gas)."""
@@ -236,7 +241,7 @@ class ConsentClient(SubClient):
             latest = found[-1]
             granted_by = str(latest["args"]["by"])
             granted_at = int(self._ledger.w3.eth.get_block(latest["blockNumber"])["timestamp"])
-        now = int(self._ledger.w3.eth.get_block("latest")["timestamp"])
+        now = self.chain_time()
         return fhir.grant_consent(grant, self._ledger.transactor.chain_id, now=now, granted_at=granted_at,
                                   granted_by=granted_by)  # fmt: skip
 

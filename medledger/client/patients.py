@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from medledger import consent
@@ -34,11 +33,11 @@ class MrnLink:
     institution: str
 
 
-def deadline_from(seconds: int | None, deadline: int | None) -> int:
-    """An absolute deadline: ``deadline`` if given, else now plus ``seconds`` (default one hour)."""
+def deadline_from(now: int, seconds: int | None, deadline: int | None) -> int:
+    """An absolute deadline: ``deadline`` if given, else chain time ``now`` plus ``seconds`` (one hour)."""
     if deadline is not None:
         return uint(deadline, 256, "deadline")
-    return int(time.time()) + (DEFAULT_SIGNATURE_LIFETIME if seconds is None else seconds)
+    return now + (DEFAULT_SIGNATURE_LIFETIME if seconds is None else seconds)
 
 
 class PatientsClient(SubClient):
@@ -77,9 +76,11 @@ class PatientsClient(SubClient):
             "proposeMrnLink", checksum(patient, "patient"), bytes32(mrn_commitment, "MRN commitment")
         )
 
-    def accept_mrn_link(self, mrn_commitment: bytes | str) -> Receipt:
-        """The signing patient (or delegate) accepts a proposed link."""
-        return self._send("acceptMrnLink", bytes32(mrn_commitment, "MRN commitment"))
+    def accept_mrn_link(self, institution: str, mrn_commitment: bytes | str) -> Receipt:
+        """The signing patient (or delegate) accepts ``institution``'s proposed link."""
+        return self._send(
+            "acceptMrnLink", checksum(institution, "institution"), bytes32(mrn_commitment, "MRN commitment")
+        )
 
     def sign_mrn_consent(
         self,
@@ -100,7 +101,7 @@ class PatientsClient(SubClient):
             "institution": checksum(institution, "institution"),
             "mrnCommitment": bytes32(mrn_commitment, "MRN commitment"),
             "nonce": self.nonce(patient),
-            "deadline": deadline_from(lifetime, deadline),
+            "deadline": deadline_from(self.chain_time(), lifetime, deadline),
         }
         return consent.sign_message(self.domain(), "MrnLinkConsent", message, signer)
 
@@ -120,8 +121,11 @@ class PatientsClient(SubClient):
             signed.signature,
         )
 
-    def unlink_mrn(self, mrn_commitment: bytes | str) -> Receipt:
-        return self._send("unlinkMrn", bytes32(mrn_commitment, "MRN commitment"))
+    def unlink_mrn(self, institution: str, mrn_commitment: bytes | str) -> Receipt:
+        """Remove ``institution``'s link or proposal (the patient, a delegate, or the institution)."""
+        return self._send(
+            "unlinkMrn", checksum(institution, "institution"), bytes32(mrn_commitment, "MRN commitment")
+        )
 
     # ─── Views ───────────────────────────────────────────────────────────────────────────
 
@@ -148,14 +152,16 @@ class PatientsClient(SubClient):
     def can_act_for(self, account: str, patient: str) -> bool:
         return bool(self._call("canActFor", checksum(account, "account"), checksum(patient, "patient")))
 
-    def mrn_link(self, mrn_commitment: bytes | str) -> MrnLink:
+    def mrn_link(self, institution: str, mrn_commitment: bytes | str) -> MrnLink:
+        institution = checksum(institution, "institution")
         key = bytes32(mrn_commitment, "MRN commitment")
-        patient, status, since, institution = self._call("mrnLink", key)
-        return MrnLink(key, str(patient), MrnLinkStatus(status), int(since), str(institution))
+        patient, status, since = self._call("mrnLink", institution, key)
+        return MrnLink(key, str(patient), MrnLinkStatus(status), int(since), institution)
 
-    def resolve_mrn(self, mrn_commitment: bytes | str) -> str | None:
-        """The patient wallet an MRN commitment is linked to, or None."""
-        patient = str(self._call("resolveMrn", bytes32(mrn_commitment, "MRN commitment")))
+    def resolve_mrn(self, institution: str, mrn_commitment: bytes | str) -> str | None:
+        """The patient wallet ``institution``'s MRN commitment is linked to, or None."""
+        patient = str(self._call("resolveMrn", checksum(institution, "institution"),
+                                 bytes32(mrn_commitment, "MRN commitment")))  # fmt: skip
         return None if patient == ZERO_ADDRESS else patient
 
     def nonce(self, patient: str) -> int:

@@ -48,7 +48,8 @@ def test_patient_registers_delegates_and_links_mrns(deployed, identity_file):
     # proposal by the hospital, acceptance by the guardian
     proposed = run_json(env, "patient", "link-mrn", "--patient", PATIENT, "--mrn", MRN, "--account", "3")
     assert proposed["status"] == "proposed" and "salt" in proposed
-    code, out, err = run(env, "patient", "accept-mrn", proposed["mrn_commitment"], "--account", "8", "--json")
+    code, out, err = run(env, "patient", "accept-mrn", proposed["mrn_commitment"], "--institution", HOSPITAL,
+                         "--account", "8", "--json")  # fmt: skip
     assert code == 0, err
     assert json.loads(out)["status"] == "linked"
     resolved = run_json(env, "patient", "resolve-mrn", "--institution", HOSPITAL, "--mrn", MRN,
@@ -69,7 +70,7 @@ def test_patient_registers_delegates_and_links_mrns(deployed, identity_file):
     assert_user_error(*run(env, "patient", "link-mrn", "--patient", PATIENT, "--consent", str(consent_file),
                            "--account", "3"), "MrnAlreadyLinked")  # fmt: skip
 
-    run_json(env, "patient", "unlink-mrn", commitment, "--account", "7")
+    run_json(env, "patient", "unlink-mrn", commitment, "--institution", HOSPITAL, "--account", "7")
     assert run_json(env, "patient", "resolve-mrn", "--institution", HOSPITAL, "--commitment", commitment)[
         "patient"
     ] == "not linked"

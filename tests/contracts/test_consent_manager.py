@@ -299,6 +299,48 @@ def test_a_signed_revoke_relayed_by_anyone_works_once(world, ml, actors, patient
     assert ml.outsider.consent.can_access(doctor, patient, LABS)
 
 
+def test_revoking_by_transaction_voids_a_signed_grant_handed_out_earlier(world, ml, actors, patient):
+    doctor = actors.doctor.address
+    signed = ml.patient.consent.sign_grant(doctor, "labs", valid_until=until(world))  # handed out, not relayed
+    ml.patient.consent.grant(patient, doctor, "labs", valid_until=until(world))
+    receipt = ml.patient.consent.revoke(patient, doctor)  # the patient changes its mind
+    assert events(ml.outsider.consent, receipt, "SignaturesCancelled") == [{"patient": patient, "by": patient, "nonce": 0}]
+    with pytest.raises(errors.InvalidAccountNonce):
+        ml.outsider.consent.relay(signed)
+    assert not ml.outsider.consent.can_access(doctor, patient, LABS)
+
+
+def test_a_stale_signed_revocation_cannot_end_a_later_grant(world, ml, actors, patient):
+    doctor = actors.doctor.address
+    ml.patient.consent.grant(patient, doctor, "labs", valid_until=until(world))
+    stale = ml.patient.consent.sign_revoke(doctor)
+    ml.patient.consent.revoke(patient, doctor)
+    ml.patient.consent.grant(patient, doctor, "labs", valid_until=until(world, 20))
+    with pytest.raises(errors.InvalidAccountNonce):
+        ml.outsider.consent.relay(stale)
+    assert ml.outsider.consent.can_access(doctor, patient, LABS)
+
+
+@pytest.mark.parametrize("by", ["patient", "guardian"])
+def test_cancel_signatures_voids_every_unrelayed_consent(world, ml, actors, patient, by):
+    signed = ml.patient.consent.sign_grant(actors.doctor.address, "labs", valid_until=until(world))
+    receipt = getattr(ml, by).consent.cancel_signatures(patient)
+    assert events(ml.outsider.consent, receipt, "SignaturesCancelled") == [
+        {"patient": patient, "by": getattr(ml, by).signer.address, "nonce": 0}
+    ]
+    with pytest.raises(errors.InvalidAccountNonce):
+        ml.outsider.consent.relay(signed)
+    assert ml.outsider.consent.nonce(patient) == 1
+
+
+def test_cancel_signatures_by_someone_else_or_for_an_unregistered_patient_is_rejected(world, ml, actors, patient):
+    with pytest.raises(errors.NotPatientOrDelegate):
+        ml.doctor.consent.cancel_signatures(patient)
+    with pytest.raises(errors.PatientNotRegistered):
+        ml.patient2.consent.cancel_signatures()
+    assert ml.outsider.consent.nonce(patient) == 0
+
+
 def test_a_signed_message_of_another_kind_is_not_relayed(world, ml, actors, patient):
     mrn = ml.patient.patients.sign_mrn_consent(actors.hospital.address, b"\x01" * 32)
     with pytest.raises(errors.InvalidInput):

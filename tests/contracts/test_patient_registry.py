@@ -220,16 +220,16 @@ def test_remove_an_unknown_delegate_is_rejected(ml, registered):
 def test_propose_then_accept_links_the_mrn(ml, actors, registered):
     mrn = mrn_of(actors.hospital.address)
     proposed = ml.hospital.patients.propose_mrn_link(registered, mrn)
-    assert ml.outsider.patients.mrn_link(mrn).status is MrnLinkStatus.PROPOSED
-    assert ml.outsider.patients.resolve_mrn(mrn) is None  # not before the patient says yes
+    assert ml.outsider.patients.mrn_link(actors.hospital.address, mrn).status is MrnLinkStatus.PROPOSED
+    assert ml.outsider.patients.resolve_mrn(actors.hospital.address, mrn) is None  # not before the patient says yes
     assert events(ml.outsider.patients, proposed, "MrnLinkProposed") == [
         {"mrnCommitment": mrn, "patient": registered, "institution": actors.hospital.address}
     ]
 
-    accepted = ml.patient.patients.accept_mrn_link(mrn)
-    assert ml.outsider.patients.resolve_mrn(mrn) == registered
-    link = ml.outsider.patients.mrn_link(mrn)
-    assert (link.status, link.institution) == (MrnLinkStatus.LINKED, actors.hospital.address)
+    accepted = ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn)
+    assert ml.outsider.patients.resolve_mrn(actors.hospital.address, mrn) == registered
+    link = ml.outsider.patients.mrn_link(actors.hospital.address, mrn)
+    assert (link.status, link.institution, link.patient) == (MrnLinkStatus.LINKED, actors.hospital.address, registered)
     assert events(ml.outsider.patients, accepted, "MrnLinked") == [
         {"mrnCommitment": mrn, "patient": registered, "institution": actors.hospital.address}
     ]
@@ -238,37 +238,38 @@ def test_propose_then_accept_links_the_mrn(ml, actors, registered):
 def test_whoever_holds_mrn_and_salt_resolves_it(ml, actors, registered):
     mrn = mrn_of(actors.hospital.address, "H-778")
     ml.hospital.patients.propose_mrn_link(registered, mrn)
-    ml.patient.patients.accept_mrn_link(mrn)
-    assert ml.outsider.patients.resolve_mrn(mrn_commitment(actors.hospital.address, " H-778 ", SALT)) == registered
-    assert ml.outsider.patients.resolve_mrn(mrn_commitment(actors.hospital.address, "H-779", SALT)) is None
-    assert ml.outsider.patients.resolve_mrn(mrn_commitment(actors.pharmacy.address, "H-778", SALT)) is None
+    ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn)
+    resolve = ml.outsider.patients.resolve_mrn
+    assert resolve(actors.hospital.address, mrn_commitment(actors.hospital.address, " H-778 ", SALT)) == registered
+    assert resolve(actors.hospital.address, mrn_commitment(actors.hospital.address, "H-779", SALT)) is None
+    assert resolve(actors.pharmacy.address, mrn) is None  # another institution's key space
 
 
 def test_a_delegate_accepts_for_the_patient(suite, ml, actors, registered):
     ml.patient.patients.appoint_delegate(ml.guardian.signer.address, suite.chain.now() + DAY)
     mrn = mrn_of(actors.hospital.address)
     ml.hospital.patients.propose_mrn_link(registered, mrn)
-    ml.guardian.patients.accept_mrn_link(mrn)
-    assert ml.outsider.patients.resolve_mrn(mrn) == registered
+    ml.guardian.patients.accept_mrn_link(actors.hospital.address, mrn)
+    assert ml.outsider.patients.resolve_mrn(actors.hospital.address, mrn) == registered
 
 
 def test_accept_by_a_stranger_is_rejected(ml, actors, registered):
     mrn = mrn_of(actors.hospital.address)
     ml.hospital.patients.propose_mrn_link(registered, mrn)
     with pytest.raises(errors.NotPatientOrDelegate) as exc:
-        ml.outsider.patients.accept_mrn_link(mrn)
+        ml.outsider.patients.accept_mrn_link(actors.hospital.address, mrn)
     assert (exc.value.account, exc.value.patient) == (actors.outsider.address, registered)
-    assert ml.outsider.patients.mrn_link(mrn).status is MrnLinkStatus.PROPOSED
+    assert ml.outsider.patients.mrn_link(actors.hospital.address, mrn).status is MrnLinkStatus.PROPOSED
 
 
 def test_accept_without_a_proposal_or_twice_is_rejected(ml, actors, registered):
     mrn = mrn_of(actors.hospital.address)
     with pytest.raises(errors.MrnLinkStateInvalid):
-        ml.patient.patients.accept_mrn_link(mrn)
+        ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn)
     ml.hospital.patients.propose_mrn_link(registered, mrn)
-    ml.patient.patients.accept_mrn_link(mrn)
+    ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn)
     with pytest.raises(errors.MrnLinkStateInvalid):
-        ml.patient.patients.accept_mrn_link(mrn)
+        ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn)
 
 
 def test_accept_after_the_institution_was_suspended_is_rejected(ml, actors, registered):
@@ -276,8 +277,8 @@ def test_accept_after_the_institution_was_suspended_is_rejected(ml, actors, regi
     ml.hospital.patients.propose_mrn_link(registered, mrn)
     ml.regulator.consortium.suspend(actors.hospital.address, 1)
     with pytest.raises(errors.NotActiveInstitution):
-        ml.patient.patients.accept_mrn_link(mrn)
-    assert ml.outsider.patients.resolve_mrn(mrn) is None
+        ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn)
+    assert ml.outsider.patients.resolve_mrn(actors.hospital.address, mrn) is None
 
 
 @pytest.mark.parametrize("proposer", ["outsider", "doctor"])
@@ -285,7 +286,7 @@ def test_propose_by_a_non_institution_is_rejected(ml, registered, proposer):
     mrn = mrn_of(getattr(ml, proposer).signer.address)
     with pytest.raises(errors.NotActiveInstitution):
         getattr(ml, proposer).patients.propose_mrn_link(registered, mrn)
-    assert ml.outsider.patients.mrn_link(mrn).status is MrnLinkStatus.NONE
+    assert ml.outsider.patients.mrn_link(getattr(ml, proposer).signer.address, mrn).status is MrnLinkStatus.NONE
 
 
 def test_propose_by_a_suspended_institution_is_rejected(ml, actors, registered):
@@ -304,12 +305,23 @@ def test_propose_a_zero_commitment_is_rejected(ml, registered):
         ml.hospital.patients.propose_mrn_link(registered, bytes(32))
 
 
-def test_a_commitment_in_use_cannot_be_taken_by_another_institution(ml, actors, registered):
+def test_a_commitment_is_used_once_per_institution(ml, actors, registered):
     mrn = mrn_of(actors.hospital.address)
     ml.hospital.patients.propose_mrn_link(registered, mrn)
-    with pytest.raises(errors.MrnAlreadyLinked):
-        ml.clinic.patients.propose_mrn_link(registered, mrn)
-    assert ml.outsider.patients.mrn_link(mrn).institution == actors.hospital.address
+    with pytest.raises(errors.MrnAlreadyLinked) as exc:
+        ml.hospital.patients.propose_mrn_link(registered, mrn)
+    assert exc.value.institution == actors.hospital.address
+
+
+def test_another_institution_cannot_squat_a_commitment(ml, actors, registered):
+    """An institution that copies another's commitment (say from a pending transaction) only fills its
+    own key space: the first institution still links and resolves its MRN."""
+    mrn = mrn_of(actors.hospital.address)
+    ml.clinic.patients.propose_mrn_link(registered, mrn)
+    ml.hospital.patients.propose_mrn_link(registered, mrn)
+    ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn)
+    assert ml.outsider.patients.resolve_mrn(actors.hospital.address, mrn) == registered
+    assert ml.outsider.patients.resolve_mrn(ml.clinic.signer.address, mrn) is None
 
 
 # ─── MRN links by signed consent ─────────────────────────────────────────────────────────────
@@ -320,7 +332,7 @@ def test_link_with_the_patients_signed_consent(ml, actors, registered):
     signed = ml.patient.patients.sign_mrn_consent(actors.hospital.address, mrn)
     signed.verify()
     receipt = ml.hospital.patients.link_mrn_with_consent(signed)
-    assert ml.outsider.patients.resolve_mrn(mrn) == registered
+    assert ml.outsider.patients.resolve_mrn(actors.hospital.address, mrn) == registered
     assert ml.outsider.patients.nonce(registered) == 1
     assert events(ml.outsider.patients, receipt, "MrnLinked")[0]["institution"] == actors.hospital.address
 
@@ -338,7 +350,7 @@ def test_link_with_a_delegates_signed_consent(suite, ml, actors, registered):
     mrn = mrn_of(actors.hospital.address)
     signed = ml.guardian.patients.sign_mrn_consent(actors.hospital.address, mrn, patient=registered)
     ml.hospital.patients.link_mrn_with_consent(signed)
-    assert ml.outsider.patients.resolve_mrn(mrn) == registered
+    assert ml.outsider.patients.resolve_mrn(actors.hospital.address, mrn) == registered
 
 
 def test_a_strangers_signature_is_rejected(ml, actors, registered):
@@ -346,7 +358,7 @@ def test_a_strangers_signature_is_rejected(ml, actors, registered):
     signed = ml.outsider.patients.sign_mrn_consent(actors.hospital.address, mrn, patient=registered)
     with pytest.raises(errors.NotPatientOrDelegate):
         ml.hospital.patients.link_mrn_with_consent(signed)
-    assert ml.outsider.patients.resolve_mrn(mrn) is None
+    assert ml.outsider.patients.resolve_mrn(actors.hospital.address, mrn) is None
 
 
 def test_a_signature_claimed_for_the_patient_but_made_by_another_key_is_rejected(ml, actors, registered):
@@ -364,11 +376,11 @@ def test_a_signed_consent_works_once(ml, actors, registered):
     mrn = mrn_of(actors.hospital.address)
     signed = ml.patient.patients.sign_mrn_consent(actors.hospital.address, mrn)
     ml.hospital.patients.link_mrn_with_consent(signed)
-    ml.hospital.patients.unlink_mrn(mrn)
+    ml.hospital.patients.unlink_mrn(actors.hospital.address, mrn)
     with pytest.raises(errors.InvalidAccountNonce) as exc:
         ml.hospital.patients.link_mrn_with_consent(signed)
     assert exc.value.currentNonce == 1
-    assert ml.outsider.patients.resolve_mrn(mrn) is None
+    assert ml.outsider.patients.resolve_mrn(actors.hospital.address, mrn) is None
 
 
 def test_a_consent_past_its_deadline_is_rejected(suite, ml, actors, registered):
@@ -416,16 +428,17 @@ def test_a_consent_signed_for_another_contract_is_rejected(ml, actors, registere
 # ─── unlink ──────────────────────────────────────────────────────────────────────────────────
 
 
-@pytest.mark.parametrize("by", ["patient", "hospital"])
-def test_either_party_unlinks(ml, actors, registered, by):
+@pytest.mark.parametrize("by", ["patient", "guardian", "hospital"])
+def test_the_patient_a_delegate_or_the_institution_unlinks(suite, ml, actors, registered, by):
+    ml.patient.patients.appoint_delegate(ml.guardian.signer.address, suite.chain.now() + DAY)
     mrn = mrn_of(actors.hospital.address)
     ml.hospital.patients.propose_mrn_link(registered, mrn)
-    ml.patient.patients.accept_mrn_link(mrn)
-    receipt = getattr(ml, by).patients.unlink_mrn(mrn)
-    assert ml.outsider.patients.resolve_mrn(mrn) is None
-    assert ml.outsider.patients.mrn_link(mrn).status is MrnLinkStatus.NONE
+    ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn)
+    receipt = getattr(ml, by).patients.unlink_mrn(actors.hospital.address, mrn)
+    assert ml.outsider.patients.resolve_mrn(actors.hospital.address, mrn) is None
+    assert ml.outsider.patients.mrn_link(actors.hospital.address, mrn).status is MrnLinkStatus.NONE
     assert events(ml.outsider.patients, receipt, "MrnUnlinked") == [
-        {"mrnCommitment": mrn, "by": getattr(ml, by).signer.address}
+        {"mrnCommitment": mrn, "institution": actors.hospital.address, "by": getattr(ml, by).signer.address}
     ]
 
 
@@ -433,10 +446,10 @@ def test_unlink_by_a_third_party_is_rejected(ml, actors, registered):
     mrn = mrn_of(actors.hospital.address)
     ml.hospital.patients.propose_mrn_link(registered, mrn)
     with pytest.raises(errors.NotMrnLinkParty):
-        ml.clinic.patients.unlink_mrn(mrn)
-    assert ml.outsider.patients.mrn_link(mrn).status is MrnLinkStatus.PROPOSED
+        ml.clinic.patients.unlink_mrn(actors.hospital.address, mrn)
+    assert ml.outsider.patients.mrn_link(actors.hospital.address, mrn).status is MrnLinkStatus.PROPOSED
 
 
 def test_unlink_an_unknown_commitment_is_rejected(ml, actors):
     with pytest.raises(errors.MrnLinkStateInvalid):
-        ml.hospital.patients.unlink_mrn(mrn_of(actors.hospital.address))
+        ml.hospital.patients.unlink_mrn(actors.hospital.address, mrn_of(actors.hospital.address))

@@ -146,7 +146,7 @@ def test_every_read_is_logged_with_its_ground_and_purpose(world, ml, actors, pat
     assert [(h.reader, h.basis) for h in history] == [
         (actors.hospital.address, AccessBasis.GRANT), (patient, AccessBasis.PATIENT),
     ]  # fmt: skip
-    assert all(h.timestamp > 0 and not h.break_glass for h in history)
+    assert all(h.timestamp > 0 and not h.break_glass and h.matches_record for h in history)
 
 
 def test_a_read_without_access_reverts_and_leaves_no_trace(world, ml, actors, patient, writer):
@@ -214,6 +214,8 @@ def test_a_logged_read_names_the_stated_record_and_category(world, ml, actors, p
     receipt = ml.hospital.transactor.send(function, ml.hospital.signer)
     (entry,) = events(ml.outsider.consent, receipt, "RecordAccessed")
     assert (entry["record"], entry["category"]) == (THIRD, int(NOTES))
+    (logged,) = ml.outsider.access.history(patient)
+    assert not logged.matches_record  # THIRD was never anchored: the history says so
     with pytest.raises(errors.AccessDenied):
         ml.hospital.transactor.send(
             ml.hospital.consent.contract.functions.logAccess(patient, THIRD, int(RecordCategory.GENOMICS)),
