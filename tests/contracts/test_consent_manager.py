@@ -341,6 +341,19 @@ def test_cancel_signatures_by_someone_else_or_for_an_unregistered_patient_is_rej
     assert ml.outsider.consent.nonce(patient) == 0
 
 
+def test_a_signed_revoke_by_a_stranger_or_of_no_grant_is_rejected(world, ml, actors, patient):
+    doctor = actors.doctor.address
+    ml.patient.consent.grant(patient, doctor, "labs", valid_until=until(world))
+    forged = ml.doctor.consent.sign_revoke(doctor, patient=patient)
+    with pytest.raises(errors.NotPatientOrDelegate):
+        ml.outsider.consent.relay(forged)
+    nothing = ml.patient.consent.sign_revoke(actors.nurse.address)
+    with pytest.raises(errors.GrantNotFound):
+        ml.outsider.consent.relay(nothing)
+    assert ml.outsider.consent.can_access(doctor, patient, LABS)
+    assert ml.outsider.consent.nonce(patient) == 0
+
+
 def test_a_signed_message_of_another_kind_is_not_relayed(world, ml, actors, patient):
     mrn = ml.patient.patients.sign_mrn_consent(actors.hospital.address, b"\x01" * 32)
     with pytest.raises(errors.InvalidInput):
