@@ -288,8 +288,8 @@ class Vault:
         ]  # fmt: skip
         if not matching:
             raise ReadRefused("the transaction holds no access-log entry of this reader for this record")
-        block_time = int(ledger.w3.eth.get_block(receipt["blockNumber"])["timestamp"])
-        newest = int(ledger.w3.eth.get_block("latest")["timestamp"])
+        block_time = ledger.records.block_time(int(receipt["blockNumber"]))
+        newest = ledger.records.block_time()
         if max(newest, int(time.time())) - block_time > self.max_log_age:
             raise ReadRefused(f"the access-log entry is older than {self.max_log_age} s: log the read again")
         return {

@@ -159,7 +159,7 @@ class AccessClient(SubClient):
                 block_number=int(log["blockNumber"]),
                 log_index=int(log["logIndex"]),
                 tx_hash=log["transactionHash"].to_0x_hex(),
-                timestamp=self._block_time(int(log["blockNumber"])),
+                timestamp=self.block_time(int(log["blockNumber"])),
                 matches_record=matches(
                     bytes(log["args"]["record"]), str(log["args"]["patient"]), RecordCategory(log["args"]["category"])
                 ),
@@ -176,22 +176,14 @@ class AccessClient(SubClient):
             found.append(BreakGlassEvent(
                 "opened", str(args["patient"]), str(args["practitioner"]), str(args["practitioner"]),
                 int(args["reasonCode"]), int(args["until"]), int(log["blockNumber"]), int(log["logIndex"]),
-                log["transactionHash"].to_0x_hex(), self._block_time(int(log["blockNumber"])),
+                log["transactionHash"].to_0x_hex(), self.block_time(int(log["blockNumber"])),
             ))  # fmt: skip
         for log in self._events("BreakGlassClosed", filters, from_block):
             args = log["args"]
             found.append(BreakGlassEvent(
                 "closed", str(args["patient"]), str(args["practitioner"]), str(args["by"]), None, None,
                 int(log["blockNumber"]), int(log["logIndex"]), log["transactionHash"].to_0x_hex(),
-                self._block_time(int(log["blockNumber"])),
+                self.block_time(int(log["blockNumber"])),
             ))  # fmt: skip
         return sorted(found, key=lambda event: (event.block_number, event.log_index))
-
-    def _block_time(self, block_number: int) -> int:
-        from medledger.transactions import translate
-
-        try:
-            return int(self._ledger.w3.eth.get_block(block_number)["timestamp"])
-        except Exception as exc:  # noqa: BLE001
-            raise translate(exc) from None
 

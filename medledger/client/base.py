@@ -76,12 +76,12 @@ class SubClient:
         except Exception as exc:  # noqa: BLE001
             raise translate(exc) from None
 
-    def chain_time(self) -> int:
-        """The latest block's timestamp: what deadlines and expiries are measured against."""
+    def block_time(self, block: int | str = "latest") -> int:
+        """A block's timestamp; by default the latest, what deadlines and expiries are measured against."""
         from medledger.transactions import translate
 
         try:
-            return int(self._ledger.w3.eth.get_block("latest")["timestamp"])
+            return int(self._ledger.w3.eth.get_block(block)["timestamp"])  # type: ignore[arg-type]
         except Exception as exc:  # noqa: BLE001
             raise translate(exc) from None
 

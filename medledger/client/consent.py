@@ -134,7 +134,7 @@ class ConsentClient(SubClient):
             "validUntil": terms.valid_until,
             "referralAllowed": terms.referral_allowed,
             "nonce": self.nonce(patient),
-            "deadline": deadline_from(self.chain_time(), lifetime, deadline),
+            "deadline": deadline_from(self.block_time(), lifetime, deadline),
         }
         return consent.sign_message(self.domain(), "Grant", message, signer)
 
@@ -152,7 +152,7 @@ class ConsentClient(SubClient):
             "patient": patient,
             "grantee": checksum(grantee, "grantee"),
             "nonce": self.nonce(patient),
-            "deadline": deadline_from(self.chain_time(), lifetime, deadline),
+            "deadline": deadline_from(self.block_time(), lifetime, deadline),
         }
         return consent.sign_message(self.domain(), "Revoke", message, signer)
 
@@ -240,8 +240,8 @@ class ConsentClient(SubClient):
         if grant.referred_by is None and found:
             latest = found[-1]
             granted_by = str(latest["args"]["by"])
-            granted_at = int(self._ledger.w3.eth.get_block(latest["blockNumber"])["timestamp"])
-        now = self.chain_time()
+            granted_at = self.block_time(int(latest["blockNumber"]))
+        now = self.block_time()
         return fhir.grant_consent(grant, self._ledger.transactor.chain_id, now=now, granted_at=granted_at,
                                   granted_by=granted_by)  # fmt: skip
 

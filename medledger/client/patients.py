@@ -101,7 +101,7 @@ class PatientsClient(SubClient):
             "institution": checksum(institution, "institution"),
             "mrnCommitment": bytes32(mrn_commitment, "MRN commitment"),
             "nonce": self.nonce(patient),
-            "deadline": deadline_from(self.chain_time(), lifetime, deadline),
+            "deadline": deadline_from(self.block_time(), lifetime, deadline),
         }
         return consent.sign_message(self.domain(), "MrnLinkConsent", message, signer)
 
