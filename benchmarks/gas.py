@@ -168,6 +168,21 @@ def run() -> list[Measurement]:
                 45_000)  # fmt: skip
         measure("break-glass open", lambda: admin.using(doctor).access.open_break_glass(
             patient.address, reason_code=1, duration=3600))  # fmt: skip
+
+        # Medicines. The manufacturer is an accredited member holding an accreditation.
+        maker_account = a[8]
+        admin.consortium.accredit(maker_account.address, InstitutionKind.MANUFACTURER, b"\x33" * 32)
+        issue(maker_account.address, "accreditation")
+        maker = admin.using(maker_account)
+        measure("register product", lambda: maker.products.register("09506000134352", b"\x55" * 32))
+        registered = []
+        measure("register batch", lambda: registered.append(maker.batches.register(
+            "09506000134352", "LOT-2026-11", quantity=10_000, manufactured_on=FIXED_START, expires_on=FIXED_END,
+            serial_root=b"\x5e" * 32, document_hash=b"\x42" * 32)) or registered[-1].receipt)  # fmt: skip
+        batch = registered[-1].id
+        measure("quarantine batch", lambda: maker.batches.quarantine(batch, 2))
+        measure("release batch", lambda: maker.batches.release(batch))
+        measure("recall batch", lambda: admin.using(regulator).batches.recall(batch, 7))
         return results
 
 

@@ -41,6 +41,8 @@ SUITE: list[tuple[str, Callable[[dict[str, Any]], list[Any]]]] = [
         lambda ctx: [ctx["PatientRegistry"], ctx["CredentialRegistry"], DEFAULT_BREAK_GLASS_POLICY],
     ),
     ("RecordRegistry", lambda ctx: [ctx["ConsentManager"]]),
+    ("ProductRegistry", lambda ctx: [ctx["CredentialRegistry"]]),
+    ("BatchRegistry", lambda ctx: [ctx["ProductRegistry"]]),
 ]
 CONTRACT_NAMES = [name for name, _ in SUITE]
 

@@ -444,6 +444,66 @@ class AccessDenied(NotAuthorized):
     patient: str
     category: int
 
+
+# ─── ProductRegistry and BatchRegistry ──────────────────────────────────────────────────────
+
+
+class InvalidGtin(InvalidArgument):
+    gtin: int
+
+
+class NotLicensedManufacturer(NotAuthorized):
+    account: str
+
+
+class ProductAlreadyRegistered(InvalidState):
+    gtin: int
+
+
+class ProductNotFound(NotFound):
+    gtin: int
+
+
+class NotProductManufacturer(NotAuthorized):
+    account: str
+    gtin: int
+
+
+class EmptyLot(InvalidArgument):
+    """The lot number is empty."""
+
+
+class ZeroQuantity(InvalidArgument):
+    """The quantity is zero."""
+
+
+class ZeroSerialRoot(InvalidArgument):
+    """The Merkle root of the serials is zero."""
+
+
+class InvalidBatchDates(InvalidArgument):
+    manufacturedOn: int
+    expiresOn: int
+    currentTime: int
+
+
+class BatchAlreadyRegistered(InvalidState):
+    batchId: bytes
+
+
+class BatchNotFound(NotFound):
+    batchId: bytes
+
+
+class NotManufacturerOrRegulator(NotAuthorized):
+    account: str
+    batchId: bytes
+
+
+class BatchStatusInvalid(InvalidState):
+    batchId: bytes
+    status: int
+
 def _collect() -> dict[str, type[ContractError]]:
     found: dict[str, type[ContractError]] = {}
     pending: list[type[ContractError]] = [ContractError]

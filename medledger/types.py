@@ -156,3 +156,19 @@ class RecordStatus(_Named):
     UNKNOWN = 0
     CURRENT = 1
     SUPERSEDED = 2
+
+
+class BatchStatus(_Named):
+    NONE = 0
+    ACTIVE = 1
+    QUARANTINED = 2
+    QUARANTINED_BY_REGULATOR = 3
+    RECALLED = 4
+
+
+class BatchValidity(_Named):
+    VERIFIED = 0
+    UNKNOWN = 1
+    EXPIRED = 2
+    QUARANTINED = 3
+    RECALLED = 4

@@ -74,7 +74,7 @@ class Actors:
     nurse: LocalAccount
     outsider: LocalAccount  # holds nothing
     authority2: LocalAccount  # a second licensing authority
-    spare: LocalAccount
+    spare: LocalAccount  # in the world deployment: an accredited, credentialed manufacturer
 
 
 @dataclass
@@ -141,6 +141,8 @@ def base_world(chain: Chain) -> Suite:
     for subject, kind in ((actors.doctor.address, "licence"), (actors.nurse.address, "nurse"),
                           (actors.hospital.address, "accreditation"), (people.clinic.address, "accreditation")):  # fmt: skip
         issuer.credentials.issue(subject, kind, valid_from=now - 10, valid_until=now + WORLD_LIFETIME)
+    ledger.consortium.accredit(actors.spare.address, InstitutionKind.MANUFACTURER, b"\x44" * 32)
+    issuer.credentials.issue(actors.spare.address, "accreditation", valid_from=now - 10, valid_until=now + WORLD_LIFETIME)
     register(ledger.using(people.patient), 1)
     ledger.using(people.patient).patients.appoint_delegate(people.guardian.address, now + WORLD_LIFETIME)
     return suite

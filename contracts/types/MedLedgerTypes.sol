@@ -190,3 +190,40 @@ enum RecordStatus {
     Current, // anchored and not superseded
     Superseded // anchored, but a newer version replaced it
 }
+
+/// @notice A medicinal product (GS1 trade item), registered by its manufacturer. Two storage slots.
+struct Product {
+    address manufacturer; // the accredited manufacturer that registered it
+    uint40 registeredAt;
+    bytes32 documentHash; // hash of the product's regulatory dossier or label
+}
+
+/// @notice Lifecycle of a batch. Expiry is not a status: it follows from the expiry date.
+enum BatchStatus {
+    None, // never registered
+    Active,
+    Quarantined, // put on hold by its manufacturer; the manufacturer or a regulator may release it
+    QuarantinedByRegulator, // put on hold by a regulator; only a regulator may release it
+    Recalled // final: the batch never moves or is dispensed again
+}
+
+/// @notice What `BatchRegistry.verify` says of a batch, in the style of DSCSA verification answers.
+enum BatchValidity {
+    Verified, // registered, active, not expired
+    Unknown, // no batch with this product and lot
+    Expired,
+    Quarantined, // suspect: on hold
+    Recalled
+}
+
+/// @notice A batch (lot) of a product. Keyed by `batchId(gtin, lot)`; four storage slots.
+struct Batch {
+    address manufacturer;
+    uint40 manufacturedOn; // unix time of manufacture
+    uint40 expiresOn; // unix time of expiry (exclusive)
+    BatchStatus status;
+    uint64 gtin; // GTIN-14 of the product, as a number
+    uint64 quantity; // units made
+    bytes32 documentHash; // hash of the batch record / certificate of analysis
+    bytes32 serialRoot; // Merkle root of the units' serial numbers (leaves: see `IBatchRegistry.serialRoot`)
+}

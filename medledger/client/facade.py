@@ -19,8 +19,10 @@ if TYPE_CHECKING:
     from medledger.client.consortium import ConsortiumClient
     from medledger.client.credentials import CredentialsClient
     from medledger.client.access import AccessClient
+    from medledger.client.batches import BatchesClient
     from medledger.client.consent import ConsentClient
     from medledger.client.patients import PatientsClient
+    from medledger.client.products import ProductsClient
     from medledger.client.records import RecordsClient
     from medledger.client.patients import PatientsClient
 
@@ -99,3 +101,15 @@ class MedLedger:
         from medledger.client.records import RecordsClient
 
         return RecordsClient(self)
+
+    @cached_property
+    def products(self) -> ProductsClient:
+        from medledger.client.products import ProductsClient
+
+        return ProductsClient(self)
+
+    @cached_property
+    def batches(self) -> BatchesClient:
+        from medledger.client.batches import BatchesClient
+
+        return BatchesClient(self)

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Batch, BatchStatus, BatchValidity} from "../types/MedLedgerTypes.sol";
+import {IProductRegistry} from "./IProductRegistry.sol";
+
+/// @title Batches (lots) of registered products: registration, quarantine, recall, verification.
+/// @notice The product's manufacturer registers a batch: lot, quantity, manufacture and expiry
+/// dates, a document hash and the Merkle root of its unit serials. The batch id is
+/// `keccak256(abi.encode(gtin, lot))`, so anyone holding a box (GTIN and lot printed on it) finds
+/// it. Unit serials are leaves `keccak256(bytes.concat(keccak256(abi.encode(batchId, serial))))`
+/// (OpenZeppelin's double-hashed leaves; `serial` is the GS1 serial, at most 20 characters, as
+/// `bytes20`). The manufacturer or a regulator quarantines a batch (a regulator's quarantine only a
+/// regulator lifts) or recalls it; a recall is final.
+interface IBatchRegistry {
+    // ─── Errors ──────────────────────────────────────────────────────────────────────────────
+
+    /// @notice No product is registered under `gtin`.
+    error ProductNotFound(uint64 gtin);
+
+    /// @notice `account` is not the manufacturer of product `gtin`, or is no longer a licensed manufacturer.
+    error NotProductManufacturer(address account, uint64 gtin);
+
+    /// @notice The lot number is empty.
+    error EmptyLot();
+
+    /// @notice The quantity is zero.
+    error ZeroQuantity();
+
+    /// @notice The Merkle root of the serials is zero.
+    error ZeroSerialRoot();
+
+    /// @notice Manufactured `manufacturedOn` and expiring `expiresOn` do not fit: manufacture must
+    /// not be in the future (now `currentTime`) and expiry must be after both.
+    error InvalidBatchDates(uint40 manufacturedOn, uint40 expiresOn, uint40 currentTime);
+
+    /// @notice Batch `batchId` is already registered.
+    error BatchAlreadyRegistered(bytes32 batchId);
+
+    /// @notice No batch `batchId` is registered.
+    error BatchNotFound(bytes32 batchId);
+
+    /// @notice `account` is neither the manufacturer of batch `batchId` nor a regulator.
+    error NotManufacturerOrRegulator(address account, bytes32 batchId);
+
+    /// @notice Batch `batchId` is `status`, which the call does not allow.
+    error BatchStatusInvalid(bytes32 batchId, BatchStatus status);
+
+    // ─── Events ──────────────────────────────────────────────────────────────────────────────
+
+    /// @notice `manufacturer` registered batch `batchId` of product `gtin`, lot `lot`, `quantity` units.
+    event BatchRegistered(
+        bytes32 indexed batchId,
+        uint64 indexed gtin,
+        address indexed manufacturer,
+        bytes20 lot,
+        uint64 quantity,
+        uint40 manufacturedOn,
+        uint40 expiresOn,
+        bytes32 documentHash,
+        bytes32 serialRoot
+    );
+
+    /// @notice `by` quarantined batch `batchId` for `reasonCode`.
+    event BatchQuarantined(bytes32 indexed batchId, address indexed by, uint16 reasonCode);
+
+    /// @notice `by` released batch `batchId` from quarantine.
+    event BatchReleased(bytes32 indexed batchId, address indexed by);
+
+    /// @notice `by` recalled batch `batchId` for `reasonCode`.
+    event BatchRecalled(bytes32 indexed batchId, address indexed by, uint16 reasonCode);
+
+    // ─── Operations ──────────────────────────────────────────────────────────────────────────
+
+    /// @notice Registers a batch of product `gtin`. Only the product's manufacturer, while licensed.
+    /// @param lot the lot number (GS1 AI 10, up to 20 characters) as left-aligned bytes
+    /// @param serialRoot Merkle root of the unit serials (see the contract notice for the leaves)
+    /// @return batchId `keccak256(abi.encode(gtin, lot))`
+    function registerBatch(
+        uint64 gtin,
+        bytes20 lot,
+        uint64 quantity,
+        uint40 manufacturedOn,
+        uint40 expiresOn,
+        bytes32 documentHash,
+        bytes32 serialRoot
+    ) external returns (bytes32 batchId);
+
+    /// @notice Puts an active batch on hold. Its manufacturer or a regulator (who may also take
+    /// over the manufacturer's quarantine, so the manufacturer cannot lift it).
+    /// @param reasonCode the reason, as a code of the regulator's rulebook (no free text on chain)
+    function quarantineBatch(bytes32 batchId, uint16 reasonCode) external;
+
+    /// @notice Releases a quarantined batch. Its manufacturer or a regulator; only a regulator if a
+    /// regulator quarantined it.
+    function releaseBatch(bytes32 batchId) external;
+
+    /// @notice Recalls a batch for good. Its manufacturer or a regulator.
+    function recallBatch(bytes32 batchId, uint16 reasonCode) external;
+
+    // ─── Views ───────────────────────────────────────────────────────────────────────────────
+
+    /// @notice `keccak256(abi.encode(gtin, lot))`.
+    function batchId(uint64 gtin, bytes20 lot) external pure returns (bytes32);
+
+    /// @notice The stored batch (status None if never registered).
+    function batch(bytes32 batchId) external view returns (Batch memory);
+
+    /// @notice Whether batch `batchId` may be trusted now, and if not why.
+    function verify(bytes32 batchId) external view returns (BatchValidity);
+
+    /// @notice The product registry whose products batches belong to.
+    function products() external view returns (IProductRegistry);
+}

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Product} from "../types/MedLedgerTypes.sol";
+import {IConsortiumRegistry} from "./IConsortiumRegistry.sol";
+import {ICredentialRegistry} from "./ICredentialRegistry.sol";
+
+/// @title Medicinal products, identified by their GS1 GTIN-14.
+/// @notice An accredited manufacturer holding a valid accreditation registers a product under its
+/// GTIN (an NDC maps into a GTIN-14). The GTIN's check digit is verified on chain, so a mistyped
+/// code is refused rather than registered.
+interface IProductRegistry {
+    /// @notice `gtin` is not a GTIN-14 with a correct GS1 check digit.
+    error InvalidGtin(uint64 gtin);
+
+    /// @notice `account` is not an active, credentialed manufacturer.
+    error NotLicensedManufacturer(address account);
+
+    /// @notice A product with GTIN `gtin` is already registered.
+    error ProductAlreadyRegistered(uint64 gtin);
+
+    /// @notice `manufacturer` registered product `gtin`.
+    event ProductRegistered(uint64 indexed gtin, address indexed manufacturer, bytes32 documentHash);
+
+    /// @notice Registers product `gtin` for the calling manufacturer.
+    /// @param gtin GTIN-14 as a number (e.g. 09506000134352), check digit included
+    /// @param documentHash hash of the product's dossier or label
+    function registerProduct(uint64 gtin, bytes32 documentHash) external;
+
+    /// @notice The product registered under `gtin` (manufacturer zero if none).
+    function product(uint64 gtin) external view returns (Product memory);
+
+    /// @notice Whether `gtin` is a GTIN-14 with a correct GS1 check digit.
+    function isValidGtin(uint64 gtin) external pure returns (bool);
+
+    /// @notice Whether `account` may register products and batches now: an active manufacturer
+    /// member holding a valid accreditation.
+    function isLicensedManufacturer(address account) external view returns (bool);
+
+    function consortium() external view returns (IConsortiumRegistry);
+
+    function credentials() external view returns (ICredentialRegistry);
+}

@@ -1,0 +1,100 @@
+"""Sub-client of BatchRegistry: register, quarantine, release, recall and verify batches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eth_abi import encode
+from eth_utils import keccak
+
+from medledger.client.base import SubClient, bytes32, uint
+from medledger.client.products import parse_gtin
+from medledger.errors import InvalidInput
+from medledger.transactions import Receipt
+from medledger.types import BatchStatus, BatchValidity
+
+LOT_LIMIT = 20  # GS1 AI 10: a lot number has at most 20 characters
+
+
+def lot_bytes(lot: str) -> bytes:
+    """A lot number as the left-aligned ``bytes20`` the contract takes."""
+    text = lot.strip()
+    raw = text.encode("ascii", errors="strict") if text.isascii() else b""
+    if not raw or len(raw) > LOT_LIMIT or not text.isprintable():
+        raise InvalidInput(f"lot {lot!r} must be 1 to {LOT_LIMIT} printable ASCII characters")
+    return raw.ljust(20, b"\x00")
+
+
+def batch_id(gtin: str | int, lot: str) -> bytes:
+    """``keccak256(abi.encode(gtin, lot))``, as BatchRegistry computes it."""
+    return keccak(encode(["uint64", "bytes20"], [parse_gtin(gtin), lot_bytes(lot)]))
+
+
+@dataclass(frozen=True)
+class Batch:
+    id: bytes
+    manufacturer: str
+    manufactured_on: int
+    expires_on: int
+    status: BatchStatus
+    gtin: int
+    quantity: int
+    document_hash: bytes
+    serial_root: bytes
+
+    @property
+    def exists(self) -> bool:
+        return self.status is not BatchStatus.NONE
+
+
+@dataclass(frozen=True)
+class RegisteredBatch:
+    id: bytes
+    receipt: Receipt
+
+
+class BatchesClient(SubClient):
+    contract_name = "BatchRegistry"
+
+    def register(
+        self,
+        gtin: str | int,
+        lot: str,
+        *,
+        quantity: int,
+        manufactured_on: int,
+        expires_on: int,
+        serial_root: bytes | str,
+        document_hash: bytes | str = bytes(32),
+    ) -> RegisteredBatch:
+        """Register a batch of the signer's product; returns its id and the receipt."""
+        receipt = self._send(
+            "registerBatch",
+            parse_gtin(gtin),
+            lot_bytes(lot),
+            uint(quantity, 64, "quantity"),
+            uint(manufactured_on, 40, "manufacture date"),
+            uint(expires_on, 40, "expiry date"),
+            bytes32(document_hash, "document hash"),
+            bytes32(serial_root, "serial root"),
+        )
+        return RegisteredBatch(batch_id(gtin, lot), receipt)
+
+    def quarantine(self, batch: bytes | str, reason_code: int = 0) -> Receipt:
+        return self._send("quarantineBatch", bytes32(batch, "batch id"), uint(reason_code, 16, "reason code"))
+
+    def release(self, batch: bytes | str) -> Receipt:
+        return self._send("releaseBatch", bytes32(batch, "batch id"))
+
+    def recall(self, batch: bytes | str, reason_code: int = 0) -> Receipt:
+        return self._send("recallBatch", bytes32(batch, "batch id"), uint(reason_code, 16, "reason code"))
+
+    def get(self, batch: bytes | str) -> Batch:
+        key = bytes32(batch, "batch id")
+        manufacturer, made, expires, status, gtin, quantity, document, root = self._call("batch", key)
+        return Batch(key, str(manufacturer), int(made), int(expires), BatchStatus(status), int(gtin), int(quantity),
+                     bytes(document), bytes(root))  # fmt: skip
+
+    def verify(self, batch: bytes | str) -> BatchValidity:
+        """Whether the batch may be trusted now, and if not why (unknown, expired, quarantined, recalled)."""
+        return BatchValidity(self._call("verify", bytes32(batch, "batch id")))
