@@ -17,6 +17,7 @@ from medledger.cli.consortium import consortium
 from medledger.cli.credential import credential
 from medledger.cli.institution import institution
 from medledger.cli.key import key
+from medledger.cli.medicine import batch, product
 from medledger.cli.node import node
 from medledger.cli.patient import patient
 from medledger.cli.record import record
@@ -68,6 +69,8 @@ cli.add_command(patient)
 cli.add_command(consent)
 cli.add_command(record)
 cli.add_command(access)
+cli.add_command(product)
+cli.add_command(batch)
 
 
 def main() -> None:

@@ -1,0 +1,136 @@
+"""``medledger product register|show`` and ``medledger batch register|quarantine|release|recall|verify|show``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from medledger.cli.common import Session, chain_options, parse_time, receipt_fields, show_time
+from medledger.cli.common import document_hash as hash_of_document
+from medledger.cli.output import emit
+from medledger.client.batches import Batch
+from medledger.client.products import format_gtin
+from medledger.errors import BatchNotFound, ProductNotFound
+from medledger.types import BatchValidity
+
+#: Exit status of `batch verify` when the batch is not verified.
+NOT_VERIFIED_EXIT = 3
+DOCUMENT = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.group()
+def product() -> None:
+    """Medicinal products, by GS1 GTIN (licensed manufacturers register them)."""
+
+
+@product.command(name="register")
+@click.argument("gtin")
+@click.option("--document", type=DOCUMENT, default=None, help="The dossier or label; its sha256 is recorded.")
+@click.option("--document-hash", default=None, help="Or: the 32-byte document hash as 0x-hex.")
+@chain_options
+@click.pass_context
+def register_product(
+    ctx: click.Context, session: Session, gtin: str, document: Path | None, document_hash: str | None
+) -> None:
+    """Register product GTIN (8, 12, 13 or 14 digits) for the acting manufacturer."""
+    ledger = session.ledger()
+    receipt = ledger.products.register(gtin, hash_of_document(document, document_hash))
+    found = ledger.products.get(gtin)
+    emit(ctx, {"gtin": format_gtin(found.gtin), "manufacturer": found.manufacturer, **receipt_fields(receipt)},
+         title="product registered")  # fmt: skip
+
+
+@product.command(name="show")
+@click.argument("gtin")
+@chain_options
+@click.pass_context
+def show_product(ctx: click.Context, session: Session, gtin: str) -> None:
+    """Show product GTIN."""
+    found = session.ledger().products.get(gtin)
+    if not found.exists:
+        raise ProductNotFound({"gtin": found.gtin}, message=f"no product is registered under GTIN {format_gtin(found.gtin)}")
+    emit(ctx, {"gtin": format_gtin(found.gtin), "manufacturer": found.manufacturer,
+               "registered": show_time(found.registered_at), "document_hash": found.document_hash}, title="product")  # fmt: skip
+
+
+@click.group()
+def batch() -> None:
+    """Batches (lots): register, quarantine, release, recall, verify."""
+
+
+@batch.command(name="register")
+@click.option("--gtin", required=True, help="The product's GTIN.")
+@click.option("--lot", required=True, help="The lot number (up to 20 characters).")
+@click.option("--quantity", type=click.IntRange(1, 2**64 - 1), required=True, help="Units made.")
+@click.option("--manufactured", default="now", show_default=True, help="Manufacture date (YYYY-MM-DD or `now`).")
+@click.option("--expires", required=True, help="Expiry date (YYYY-MM-DD).")
+@click.option("--serial-root", required=True, help="Merkle root of the unit serials (32 bytes as 0x-hex).")
+@click.option("--document", type=DOCUMENT, default=None, help="The batch record; its sha256 is recorded.")
+@chain_options
+@click.pass_context
+def register_batch(
+    ctx: click.Context, session: Session, gtin: str, lot: str, quantity: int, manufactured: str, expires: str,
+    serial_root: str, document: Path | None,
+) -> None:  # fmt: skip
+    """Register a batch of the acting manufacturer's product."""
+    made = session.chain.now() if manufactured == "now" else parse_time(manufactured)
+    registered = session.ledger().batches.register(
+        gtin, lot, quantity=quantity, manufactured_on=made, expires_on=parse_time(expires),
+        serial_root=serial_root, document_hash=hash_of_document(document, None),
+    )  # fmt: skip
+    emit(ctx, {"batch_id": registered.id, "gtin": gtin, "lot": lot, "quantity": quantity,
+               **receipt_fields(registered.receipt)}, title="batch registered")  # fmt: skip
+
+
+def _batch_fields(found: Batch) -> dict[str, object]:
+    return {
+        "batch_id": found.id, "gtin": format_gtin(found.gtin), "manufacturer": found.manufacturer,
+        "status": found.status, "quantity": found.quantity, "manufactured": show_time(found.manufactured_on),
+        "expires": show_time(found.expires_on), "serial_root": found.serial_root,
+    }  # fmt: skip
+
+
+def _lifecycle(name: str, with_reason: bool, help_text: str) -> None:
+    @batch.command(name=name, help=help_text)
+    @click.argument("batch_id")
+    @click.option("--reason", type=click.IntRange(0, 65535), default=0, hidden=not with_reason,
+                  help="Reason code of the regulator's rulebook.")  # fmt: skip
+    @chain_options
+    @click.pass_context
+    def command(ctx: click.Context, session: Session, batch_id: str, reason: int) -> None:
+        ledger = session.ledger()
+        args = (batch_id, reason) if with_reason else (batch_id,)
+        receipt = getattr(ledger.batches, name)(*args)
+        emit(ctx, {**_batch_fields(ledger.batches.get(batch_id)), **receipt_fields(receipt)}, title=f"batch {name}")
+
+
+_lifecycle("quarantine", True, "Put BATCH_ID on hold (its manufacturer or a regulator).")
+_lifecycle("release", False, "Release BATCH_ID from quarantine (only a regulator lifts a regulator's).")
+_lifecycle("recall", True, "Recall BATCH_ID for good (its manufacturer or a regulator).")
+
+
+@batch.command(name="verify")
+@click.argument("batch_id")
+@chain_options
+@click.pass_context
+def verify_batch(ctx: click.Context, session: Session, batch_id: str) -> None:
+    """Is BATCH_ID genuine, in date and not on hold or recalled? Exit 0 if verified, 3 if not."""
+    ledger = session.ledger()
+    result = ledger.batches.verify(batch_id)
+    emit(ctx, {"batch_id": batch_id, "verified": result is BatchValidity.VERIFIED, "result": result},
+         title="batch check")  # fmt: skip
+    if result is not BatchValidity.VERIFIED:
+        ctx.exit(NOT_VERIFIED_EXIT)
+
+
+@batch.command(name="show")
+@click.argument("batch_id")
+@chain_options
+@click.pass_context
+def show_batch(ctx: click.Context, session: Session, batch_id: str) -> None:
+    """Show the stored batch BATCH_ID."""
+    found = session.ledger().batches.get(batch_id)
+    if not found.exists:
+        raise BatchNotFound({"batchId": found.id}, message=f"no batch {batch_id} is registered")
+    emit(ctx, _batch_fields(found), title="batch")

@@ -1,0 +1,34 @@
+"""``medledger product`` and ``medledger batch`` against a persistent node."""
+
+from __future__ import annotations
+
+from tests.cli.conftest import AUTHORITY, OUTSIDER, assert_user_error, run, run_json
+
+GTIN = "09506000134352"
+
+
+def test_product_and_batch_lifecycle(deployed):
+    env = deployed
+    assert AUTHORITY
+    run_json(env, "institution", "accredit", OUTSIDER, "--kind", "manufacturer")
+    assert_user_error(*run(env, "product", "register", GTIN, "--account", "5"), "NotLicensedManufacturer")
+    run_json(env, "credential", "issue", OUTSIDER, "--kind", "accreditation", "--days", "365", "--account", "2")
+    registered = run_json(env, "product", "register", GTIN, "--account", "5")
+    assert registered["gtin"] == GTIN and registered["manufacturer"] == OUTSIDER
+    assert run_json(env, "product", "show", "9506000134352")["manufacturer"] == OUTSIDER
+    assert_user_error(*run(env, "product", "register", "09506000134353", "--account", "5"), "check digit")
+
+    batch = run_json(env, "batch", "register", "--gtin", GTIN, "--lot", "L-77", "--quantity", "500",
+                     "--expires", "2031-01-01", "--serial-root", "0x" + "5e" * 32, "--account", "5")["batch_id"]  # fmt: skip
+    code, out, _ = run(env, "batch", "verify", batch, "--json")
+    assert code == 0
+    assert run_json(env, "batch", "quarantine", batch, "--reason", "3", "--account", "5")["status"] == "quarantined"
+    code, _, _ = run(env, "batch", "verify", batch)
+    assert code == 3
+    run_json(env, "batch", "release", batch, "--account", "5")
+    assert run_json(env, "batch", "recall", batch, "--reason", "8", "--account", "1")["status"] == "recalled"
+    assert_user_error(*run(env, "batch", "release", batch, "--account", "1"), "BatchStatusInvalid")
+    assert_user_error(*run(env, "batch", "recall", batch, "--account", "6"), "NotManufacturerOrRegulator")
+    assert_user_error(*run(env, "batch", "show", "0x" + "00" * 32), "no batch")
+    assert_user_error(*run(env, "batch", "register", "--gtin", GTIN, "--lot", "L" * 25, "--quantity", "5",
+                           "--expires", "2031-01-01", "--serial-root", "0x" + "5e" * 32, "--account", "5"), "lot")  # fmt: skip
