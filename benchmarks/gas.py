@@ -180,6 +180,15 @@ def run() -> list[Measurement]:
             "09506000134352", "LOT-2026-11", quantity=10_000, manufactured_on=FIXED_START, expires_on=FIXED_END,
             serial_root=b"\x5e" * 32, document_hash=b"\x42" * 32)) or registered[-1].receipt)  # fmt: skip
         batch = registered[-1].id
+        distributor = a[9]
+        admin.consortium.accredit(distributor.address, InstitutionKind.DISTRIBUTOR, b"\x66" * 32)
+        shipped = []
+        measure("ship (manufacturer to distributor)", lambda: shipped.append(
+            maker.batches.ship(batch, distributor.address, 4_000)) or shipped[-1].receipt)  # fmt: skip
+        measure("receive", lambda: admin.using(distributor).batches.receive(shipped[-1].shipment))
+        measure("ship again (recipient already holds)", lambda: shipped.append(
+            maker.batches.ship(batch, distributor.address, 1_000)) or shipped[-1].receipt)  # fmt: skip
+        measure("cancel shipment", lambda: maker.batches.cancel(shipped[-1].shipment))
         measure("quarantine batch", lambda: maker.batches.quarantine(batch, 2))
         measure("release batch", lambda: maker.batches.release(batch))
         measure("recall batch", lambda: admin.using(regulator).batches.recall(batch, 7))

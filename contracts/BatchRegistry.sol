@@ -4,7 +4,18 @@ pragma solidity ^0.8.24;
 import {IBatchRegistry} from "./interfaces/IBatchRegistry.sol";
 import {IConsortiumRegistry} from "./interfaces/IConsortiumRegistry.sol";
 import {IProductRegistry} from "./interfaces/IProductRegistry.sol";
-import {Batch, BatchStatus, BatchValidity, Product} from "./types/MedLedgerTypes.sol";
+import {
+    Batch,
+    BatchStatus,
+    BatchValidity,
+    Holding,
+    Institution,
+    InstitutionKind,
+    InstitutionStatus,
+    Product,
+    Shipment,
+    ShipmentStatus
+} from "./types/MedLedgerTypes.sol";
 
 /// @title BatchRegistry
 /// @notice Batches of registered products, their quarantine and recall, and their verification.
@@ -16,6 +27,13 @@ contract BatchRegistry is IBatchRegistry {
 
     // Manufacturer, dates and status share the first slot: a status check reads one slot.
     mapping(bytes32 batchId => Batch) private _batches;
+
+    // Held, in transit and dispensed share one slot, so a move rewrites two slots (sender, recipient).
+    mapping(bytes32 batchId => mapping(address holder => Holding)) private _holdings;
+
+    // Only the status of a shipment is stored; its fields are the preimage of its id.
+    mapping(bytes32 shipmentId => ShipmentStatus) private _shipments;
+    uint64 private _shipmentCount;
 
     constructor(IProductRegistry products_) {
         _products = products_;
@@ -59,7 +77,55 @@ contract BatchRegistry is IBatchRegistry {
             documentHash: documentHash,
             serialRoot: serialRoot
         });
+        _holdings[id][msg.sender].held = quantity;
         emit BatchRegistered(id, gtin, msg.sender, lot, quantity, manufacturedOn, expiresOn, documentHash, serialRoot);
+    }
+
+    // ─── Custody ─────────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IBatchRegistry
+    function ship(bytes32 id, address to, uint64 quantity) external returns (Shipment memory shipment) {
+        _requireMovable(id);
+        if (quantity == 0) revert ZeroQuantity();
+        InstitutionKind fromKind = _activeKind(msg.sender);
+        Institution memory recipient = _consortium.institution(to);
+        bool supplies = fromKind == InstitutionKind.Manufacturer || fromKind == InstitutionKind.Distributor;
+        bool receives = recipient.status == InstitutionStatus.Active
+            && (recipient.kind == InstitutionKind.Distributor || recipient.kind == InstitutionKind.Pharmacy
+                || recipient.kind == InstitutionKind.Hospital);
+        if (!supplies || !receives || to == msg.sender) revert RecipientNotAllowed(msg.sender, to);
+        Holding storage sender = _holdings[id][msg.sender];
+        if (sender.held < quantity) revert InsufficientStock(id, msg.sender, sender.held, quantity);
+
+        sender.held -= quantity;
+        sender.inTransit += quantity;
+        shipment = Shipment(id, msg.sender, to, quantity, _shipmentCount++);
+        bytes32 key = keccak256(abi.encode(shipment));
+        _shipments[key] = ShipmentStatus.InTransit;
+        emit Shipped(key, id, to, shipment);
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function receiveShipment(Shipment calldata shipment) external {
+        bytes32 key = _inTransit(shipment);
+        if (msg.sender != shipment.to) revert NotShipmentParty(msg.sender, key);
+        _requireMovable(shipment.batchId);
+        _activeKind(msg.sender); // a suspended member cannot take stock in
+        _shipments[key] = ShipmentStatus.Received;
+        _holdings[shipment.batchId][shipment.from].inTransit -= shipment.quantity;
+        _holdings[shipment.batchId][msg.sender].held += shipment.quantity;
+        emit Received(key, shipment.batchId, msg.sender);
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function cancelShipment(Shipment calldata shipment) external {
+        bytes32 key = _inTransit(shipment);
+        if (msg.sender != shipment.from) revert NotShipmentParty(msg.sender, key);
+        _shipments[key] = ShipmentStatus.Cancelled;
+        Holding storage sender = _holdings[shipment.batchId][msg.sender];
+        sender.inTransit -= shipment.quantity;
+        sender.held += shipment.quantity;
+        emit ShipmentCancelled(key, shipment.batchId, msg.sender);
     }
 
     /// @inheritdoc IBatchRegistry
@@ -104,7 +170,22 @@ contract BatchRegistry is IBatchRegistry {
     }
 
     /// @inheritdoc IBatchRegistry
-    function verify(bytes32 id) external view returns (BatchValidity) {
+    function holding(bytes32 id, address holder) external view returns (Holding memory) {
+        return _holdings[id][holder];
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function shipmentStatus(bytes32 key) external view returns (ShipmentStatus) {
+        return _shipments[key];
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function shipmentId(Shipment calldata shipment) external pure returns (bytes32) {
+        return keccak256(abi.encode(shipment));
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function verify(bytes32 id) public view returns (BatchValidity) {
         Batch storage stored = _batches[id];
         BatchStatus status = stored.status;
         if (status == BatchStatus.None) return BatchValidity.Unknown;
@@ -124,6 +205,25 @@ contract BatchRegistry is IBatchRegistry {
     /// @dev Block time as a uint40; virtual so a test harness can move time without a node.
     function _time() internal view virtual returns (uint40) {
         return uint40(block.timestamp);
+    }
+
+    function _requireMovable(bytes32 id) private view {
+        BatchValidity validity = verify(id);
+        if (validity != BatchValidity.Verified) revert BatchNotMovable(id, validity);
+    }
+
+    /// @dev The kind of `account`, which must be an active member that may hold medicines.
+    function _activeKind(address account) private view returns (InstitutionKind kind) {
+        Institution memory member = _consortium.institution(account);
+        kind = member.kind;
+        bool holds = kind == InstitutionKind.Manufacturer || kind == InstitutionKind.Distributor
+            || kind == InstitutionKind.Pharmacy || kind == InstitutionKind.Hospital;
+        if (member.status != InstitutionStatus.Active || !holds) revert NotActiveSupplier(account);
+    }
+
+    function _inTransit(Shipment calldata shipment) private view returns (bytes32 key) {
+        key = keccak256(abi.encode(shipment));
+        if (_shipments[key] != ShipmentStatus.InTransit) revert ShipmentNotInTransit(key);
     }
 
     function _batchId(uint64 gtin, bytes20 lot) private pure returns (bytes32) {

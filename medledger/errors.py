@@ -504,6 +504,35 @@ class BatchStatusInvalid(InvalidState):
     batchId: bytes
     status: int
 
+
+class InsufficientStock(InvalidState):
+    batchId: bytes
+    holder: str
+    held: int
+    wanted: int
+
+
+class RecipientNotAllowed(NotAuthorized):
+    to: str
+
+
+class NotActiveSupplier(NotAuthorized):
+    account: str
+
+
+class BatchNotMovable(InvalidState):
+    batchId: bytes
+    validity: int
+
+
+class ShipmentNotInTransit(InvalidState):
+    shipmentId: bytes
+
+
+class NotShipmentParty(NotAuthorized):
+    account: str
+    shipmentId: bytes
+
 def _collect() -> dict[str, type[ContractError]]:
     found: dict[str, type[ContractError]] = {}
     pending: list[type[ContractError]] = [ContractError]

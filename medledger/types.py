@@ -172,3 +172,10 @@ class BatchValidity(_Named):
     EXPIRED = 2
     QUARANTINED = 3
     RECALLED = 4
+
+
+class ShipmentStatus(_Named):
+    NONE = 0
+    IN_TRANSIT = 1
+    RECEIVED = 2
+    CANCELLED = 3

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Batch, BatchStatus, BatchValidity} from "../types/MedLedgerTypes.sol";
+import {
+    Batch, BatchStatus, BatchValidity, Holding, Shipment, ShipmentStatus
+} from "../types/MedLedgerTypes.sol";
 import {IProductRegistry} from "./IProductRegistry.sol";
 
-/// @title Batches (lots) of registered products: registration, quarantine, recall, verification.
+/// @title Batches (lots) of registered products: registration, custody, quarantine, recall, verification.
 /// @notice The product's manufacturer registers a batch: lot, quantity, manufacture and expiry
 /// dates, a document hash and the Merkle root of its unit serials. The batch id is
 /// `keccak256(abi.encode(gtin, lot))`, so anyone holding a box (GTIN and lot printed on it) finds
@@ -12,6 +14,10 @@ import {IProductRegistry} from "./IProductRegistry.sol";
 /// (OpenZeppelin's double-hashed leaves; `serial` is the GS1 serial, at most 20 characters, as
 /// `bytes20`). The manufacturer or a regulator quarantines a batch (a regulator's quarantine only a
 /// regulator lifts) or recalls it; a recall is final.
+/// Custody moves by two-step handover: the holder ships a quantity to an active member of a kind it
+/// may supply (manufacturer to distributor, pharmacy or hospital; distributor to the same three),
+/// the recipient receives it, or the shipper cancels it before. Only an active, unexpired batch
+/// moves; every step keeps made = held + in transit + dispensed.
 interface IBatchRegistry {
     // ─── Errors ──────────────────────────────────────────────────────────────────────────────
 
@@ -46,6 +52,24 @@ interface IBatchRegistry {
     /// @notice Batch `batchId` is `status`, which the call does not allow.
     error BatchStatusInvalid(bytes32 batchId, BatchStatus status);
 
+    /// @notice `holder` holds `held` units of batch `batchId`, fewer than the `wanted`.
+    error InsufficientStock(bytes32 batchId, address holder, uint64 held, uint64 wanted);
+
+    /// @notice `from` may not ship to `to`: `to` is not an active member of a kind `from` supplies.
+    error RecipientNotAllowed(address from, address to);
+
+    /// @notice `account` is not an active member allowed to hold and ship medicines.
+    error NotActiveSupplier(address account);
+
+    /// @notice Batch `batchId` may not move now: `validity`.
+    error BatchNotMovable(bytes32 batchId, BatchValidity validity);
+
+    /// @notice The shipment `shipmentId` is not in transit.
+    error ShipmentNotInTransit(bytes32 shipmentId);
+
+    /// @notice `account` is not the party of shipment `shipmentId` that the call needs.
+    error NotShipmentParty(address account, bytes32 shipmentId);
+
     // ─── Events ──────────────────────────────────────────────────────────────────────────────
 
     /// @notice `manufacturer` registered batch `batchId` of product `gtin`, lot `lot`, `quantity` units.
@@ -60,6 +84,15 @@ interface IBatchRegistry {
         bytes32 documentHash,
         bytes32 serialRoot
     );
+
+    /// @notice `shipment.from` shipped `shipment.quantity` units of `batchId` to `to`.
+    event Shipped(bytes32 indexed shipmentId, bytes32 indexed batchId, address indexed to, Shipment shipment);
+
+    /// @notice `to` received shipment `shipmentId` of batch `batchId`.
+    event Received(bytes32 indexed shipmentId, bytes32 indexed batchId, address indexed to);
+
+    /// @notice The shipper cancelled shipment `shipmentId` of batch `batchId`; the units are back on its shelf.
+    event ShipmentCancelled(bytes32 indexed shipmentId, bytes32 indexed batchId, address indexed from);
 
     /// @notice `by` quarantined batch `batchId` for `reasonCode`.
     event BatchQuarantined(bytes32 indexed batchId, address indexed by, uint16 reasonCode);
@@ -86,6 +119,17 @@ interface IBatchRegistry {
         bytes32 serialRoot
     ) external returns (bytes32 batchId);
 
+    /// @notice Ships `quantity` units of batch `batchId` from the caller's shelf to `to`.
+    /// @return shipment what the recipient receives and the shipper may cancel, by value
+    function ship(bytes32 batchId, address to, uint64 quantity) external returns (Shipment memory shipment);
+
+    /// @notice The recipient takes `shipment` onto its shelf. The batch must still be movable.
+    function receiveShipment(Shipment calldata shipment) external;
+
+    /// @notice The shipper takes back a shipment still in transit (any batch status, so stock of a
+    /// recalled batch returns to its shipper for destruction).
+    function cancelShipment(Shipment calldata shipment) external;
+
     /// @notice Puts an active batch on hold. Its manufacturer or a regulator (who may also take
     /// over the manufacturer's quarantine, so the manufacturer cannot lift it).
     /// @param reasonCode the reason, as a code of the regulator's rulebook (no free text on chain)
@@ -105,6 +149,15 @@ interface IBatchRegistry {
 
     /// @notice The stored batch (status None if never registered).
     function batch(bytes32 batchId) external view returns (Batch memory);
+
+    /// @notice The units of batch `batchId` at `holder`.
+    function holding(bytes32 batchId, address holder) external view returns (Holding memory);
+
+    /// @notice The status of the shipment whose id is `shipmentId(shipment)`.
+    function shipmentStatus(bytes32 shipmentId) external view returns (ShipmentStatus);
+
+    /// @notice `keccak256(abi.encode(shipment))`.
+    function shipmentId(Shipment calldata shipment) external pure returns (bytes32);
 
     /// @notice Whether batch `batchId` may be trusted now, and if not why.
     function verify(bytes32 batchId) external view returns (BatchValidity);

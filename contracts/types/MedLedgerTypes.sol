@@ -227,3 +227,29 @@ struct Batch {
     bytes32 documentHash; // hash of the batch record / certificate of analysis
     bytes32 serialRoot; // Merkle root of the units' serial numbers (leaves: see `IBatchRegistry.serialRoot`)
 }
+
+/// @notice Units of one batch at one holder. One storage slot; made = held + in transit + dispensed
+/// summed over holders, at every step.
+struct Holding {
+    uint64 held; // on the holder's shelf
+    uint64 inTransit; // shipped by the holder, not yet received or cancelled
+    uint64 dispensed; // dispensed to patients by the holder
+}
+
+/// @notice Lifecycle of a shipment.
+enum ShipmentStatus {
+    None,
+    InTransit,
+    Received,
+    Cancelled
+}
+
+/// @notice A shipment, as the shipper and recipient name it. Only its status is stored, under
+/// `keccak256(abi.encode(shipment))`; the fields travel in calldata and events.
+struct Shipment {
+    bytes32 batchId;
+    address from;
+    address to;
+    uint64 quantity;
+    uint64 sequence; // the registry's shipment counter at shipping, so equal shipments differ
+}

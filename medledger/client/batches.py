@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from eth_abi import encode
 from eth_utils import keccak
 
-from medledger.client.base import SubClient, bytes32, uint
+from medledger.client.base import SubClient, bytes32, checksum, uint
 from medledger.client.products import parse_gtin
 from medledger.errors import InvalidInput
 from medledger.transactions import Receipt
-from medledger.types import BatchStatus, BatchValidity
+from medledger.types import BatchStatus, BatchValidity, ShipmentStatus
 
 LOT_LIMIT = 20  # GS1 AI 10: a lot number has at most 20 characters
 
@@ -48,6 +49,43 @@ class Batch:
 
 
 @dataclass(frozen=True)
+class Holding:
+    held: int
+    in_transit: int
+    dispensed: int
+
+
+@dataclass(frozen=True)
+class Shipment:
+    """A shipment by value: what the recipient receives and the shipper may cancel."""
+
+    batch_id: bytes
+    sender: str
+    recipient: str
+    quantity: int
+    sequence: int
+
+    def as_tuple(self) -> tuple[bytes, str, str, int, int]:
+        return (self.batch_id, self.sender, self.recipient, self.quantity, self.sequence)
+
+    @property
+    def id(self) -> bytes:
+        return keccak(encode(["(bytes32,address,address,uint64,uint64)"], [self.as_tuple()]))
+
+
+def _shipment(fields: Any) -> Shipment:
+    """A Shipment from the ``shipment`` struct of a ``Shipped`` event."""
+    return Shipment(bytes(fields["batchId"]), str(fields["from"]), str(fields["to"]), int(fields["quantity"]),
+                    int(fields["sequence"]))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Shipped:
+    shipment: Shipment
+    receipt: Receipt
+
+
+@dataclass(frozen=True)
 class RegisteredBatch:
     id: bytes
     receipt: Receipt
@@ -79,6 +117,38 @@ class BatchesClient(SubClient):
             bytes32(serial_root, "serial root"),
         )
         return RegisteredBatch(batch_id(gtin, lot), receipt)
+
+    # ─── Custody ─────────────────────────────────────────────────────────────────────────
+
+    def ship(self, batch: bytes | str, to: str, quantity: int) -> Shipped:
+        """Ship ``quantity`` units from the signer's shelf to ``to``; returns the shipment to hand over."""
+        receipt = self._send(
+            "ship", bytes32(batch, "batch id"), checksum(to, "recipient"), uint(quantity, 64, "quantity")
+        )
+        (event,) = self.contract.events.Shipped().process_receipt(receipt.raw)
+        return Shipped(_shipment(event["args"]["shipment"]), receipt)
+
+    def receive(self, shipment: Shipment) -> Receipt:
+        """The signing recipient takes the shipment onto its shelf."""
+        return self._send("receiveShipment", shipment.as_tuple())
+
+    def cancel(self, shipment: Shipment) -> Receipt:
+        """The signing shipper takes back a shipment still in transit."""
+        return self._send("cancelShipment", shipment.as_tuple())
+
+    def holding(self, batch: bytes | str, holder: str) -> Holding:
+        held, in_transit, dispensed = self._call("holding", bytes32(batch, "batch id"), checksum(holder, "holder"))
+        return Holding(int(held), int(in_transit), int(dispensed))
+
+    def shipment_status(self, shipment: Shipment) -> ShipmentStatus:
+        return ShipmentStatus(self._call("shipmentStatus", shipment.id))
+
+    def shipments(self, batch: bytes | str, from_block: int = 0) -> list[Shipment]:
+        """Every shipment of the batch, oldest first (from its events)."""
+        logs = self._events("Shipped", {"batchId": bytes32(batch, "batch id")}, from_block)
+        return [_shipment(log["args"]["shipment"]) for log in logs]
+
+    # ─── Lifecycle ───────────────────────────────────────────────────────────────────────
 
     def quarantine(self, batch: bytes | str, reason_code: int = 0) -> Receipt:
         return self._send("quarantineBatch", bytes32(batch, "batch id"), uint(reason_code, 16, "reason code"))
