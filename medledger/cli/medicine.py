@@ -110,6 +110,52 @@ _lifecycle("release", False, "Release BATCH_ID from quarantine (only a regulator
 _lifecycle("recall", True, "Recall BATCH_ID for good (its manufacturer or a regulator).")
 
 
+@batch.command(name="ship")
+@click.argument("batch_id")
+@click.option("--to", "recipient", required=True, help="The distributor, pharmacy or hospital receiving it.")
+@click.option("--quantity", type=click.IntRange(1, 2**64 - 1), required=True)
+@chain_options
+@click.pass_context
+def ship(ctx: click.Context, session: Session, batch_id: str, recipient: str, quantity: int) -> None:
+    """Ship units of BATCH_ID from the acting member's shelf (the recipient then receives it)."""
+    shipped = session.ledger().batches.ship(batch_id, recipient, quantity)
+    emit(ctx, {"shipment_id": shipped.shipment.id, "batch_id": batch_id, "from": shipped.shipment.sender,
+               "to": shipped.shipment.recipient, "quantity": quantity, **receipt_fields(shipped.receipt)},
+         title="shipped (in transit)")  # fmt: skip
+
+
+def _shipment_command(name: str, method: str, title: str, help_text: str) -> None:
+    @batch.command(name=name, help=help_text)
+    @click.argument("shipment_id")
+    @chain_options
+    @click.pass_context
+    def command(ctx: click.Context, session: Session, shipment_id: str) -> None:
+        ledger = session.ledger()
+        shipment = ledger.batches.find_shipment(shipment_id)
+        receipt = getattr(ledger.batches, method)(shipment)
+        emit(ctx, {"shipment_id": shipment.id, "batch_id": shipment.batch_id, "quantity": shipment.quantity,
+                   "status": ledger.batches.shipment_status(shipment), **receipt_fields(receipt)},
+             title=title)  # fmt: skip
+
+
+_shipment_command("receive", "receive", "shipment received", "Take SHIPMENT_ID onto the acting recipient's shelf.")
+_shipment_command("cancel", "cancel", "shipment cancelled", "Take back SHIPMENT_ID before it is received (the shipper).")
+
+
+@batch.command(name="history")
+@click.argument("batch_id")
+@chain_options
+@click.pass_context
+def history(ctx: click.Context, session: Session, batch_id: str) -> None:
+    """The custody path of BATCH_ID: commissioning, shipping, receiving, holds and recall, in order."""
+    steps = session.ledger().batches.history(batch_id)
+    emit(ctx, [{"block": s.block_number, "step": s.step, "by": s.actor, "to": s.counterparty or "-",
+                "quantity": s.quantity if s.quantity is not None else "-",
+                "reason": s.reason_code if s.reason_code is not None else "-",
+                "shipment": s.shipment_id.hex()[:12] + "…" if s.shipment_id else "-"} for s in steps],
+         title="custody path")  # fmt: skip
+
+
 @batch.command(name="verify")
 @click.argument("batch_id")
 @chain_options

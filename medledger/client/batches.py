@@ -80,6 +80,39 @@ def _shipment(fields: Any) -> Shipment:
 
 
 @dataclass(frozen=True)
+class CustodyStep:
+    """One event in a batch's life, as a custody table row (EPCIS-like business step)."""
+
+    step: str  # commissioning, shipping, receiving, cancelled, quarantined, released, recalled
+    actor: str  # who did it
+    counterparty: str | None  # the recipient of a shipment
+    quantity: int | None
+    reason_code: int | None
+    shipment_id: bytes | None
+    block_number: int
+    log_index: int
+    tx_hash: str
+
+
+def _step(event: str, log: Any) -> CustodyStep:
+    args = log["args"]
+    place = (int(log["blockNumber"]), int(log["logIndex"]), log["transactionHash"].to_0x_hex())
+    if event == "BatchRegistered":
+        return CustodyStep("commissioning", str(args["manufacturer"]), None, int(args["quantity"]), None, None, *place)
+    if event == "Shipped":
+        shipment = _shipment(args["shipment"])
+        return CustodyStep("shipping", shipment.sender, shipment.recipient, shipment.quantity, None,
+                           bytes(args["shipmentId"]), *place)  # fmt: skip
+    if event == "Received":
+        return CustodyStep("receiving", str(args["to"]), None, None, None, bytes(args["shipmentId"]), *place)
+    if event == "ShipmentCancelled":
+        return CustodyStep("cancelled", str(args["from"]), None, None, None, bytes(args["shipmentId"]), *place)
+    kind = {"BatchQuarantined": "quarantined", "BatchReleased": "released", "BatchRecalled": "recalled"}[event]
+    reason = int(args["reasonCode"]) if "reasonCode" in args else None
+    return CustodyStep(kind, str(args["by"]), None, None, reason, None, *place)
+
+
+@dataclass(frozen=True)
 class Shipped:
     shipment: Shipment
     receipt: Receipt
@@ -147,6 +180,25 @@ class BatchesClient(SubClient):
         """Every shipment of the batch, oldest first (from its events)."""
         logs = self._events("Shipped", {"batchId": bytes32(batch, "batch id")}, from_block)
         return [_shipment(log["args"]["shipment"]) for log in logs]
+
+    def find_shipment(self, shipment_id: bytes | str) -> Shipment:
+        """The shipment with this id, from its ``Shipped`` event."""
+        key = bytes32(shipment_id, "shipment id")
+        logs = self._events("Shipped", {"shipmentId": key})
+        if not logs:
+            raise InvalidInput(f"no shipment 0x{key.hex()} was ever shipped")
+        return _shipment(logs[0]["args"]["shipment"])
+
+    def history(self, batch: bytes | str, from_block: int = 0) -> list[CustodyStep]:
+        """Everything that happened to the batch, oldest first: its custody path and its holds."""
+        key = bytes32(batch, "batch id")
+        steps: list[CustodyStep] = []
+        for name in ("BatchRegistered", "Shipped", "Received", "ShipmentCancelled", "BatchQuarantined",
+                     "BatchReleased", "BatchRecalled"):  # fmt: skip
+            for log in self._events(name, {"batchId": key}, from_block):
+                steps.append(_step(name, log))
+        steps.sort(key=lambda step: (step.block_number, step.log_index))
+        return steps
 
     # ─── Lifecycle ───────────────────────────────────────────────────────────────────────
 

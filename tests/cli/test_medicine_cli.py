@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.cli.conftest import AUTHORITY, OUTSIDER, assert_user_error, run, run_json
+from tests.cli.conftest import AUTHORITY, HOSPITAL, OUTSIDER, assert_user_error, run, run_json
 
 GTIN = "09506000134352"
 
@@ -22,6 +22,13 @@ def test_product_and_batch_lifecycle(deployed):
                      "--expires", "2031-01-01", "--serial-root", "0x" + "5e" * 32, "--account", "5")["batch_id"]  # fmt: skip
     code, out, _ = run(env, "batch", "verify", batch, "--json")
     assert code == 0
+    shipped = run_json(env, "batch", "ship", batch, "--to", HOSPITAL, "--quantity", "40", "--account", "5")
+    assert_user_error(*run(env, "batch", "receive", shipped["shipment_id"], "--account", "6"), "NotShipmentParty")
+    assert run_json(env, "batch", "receive", shipped["shipment_id"], "--account", "3")["status"] == "received"
+    again = run_json(env, "batch", "ship", batch, "--to", HOSPITAL, "--quantity", "5", "--account", "5")
+    assert run_json(env, "batch", "cancel", again["shipment_id"], "--account", "5")["status"] == "cancelled"
+    assert_user_error(*run(env, "batch", "ship", batch, "--to", HOSPITAL, "--quantity", "999", "--account", "5"),
+                      "InsufficientStock")  # fmt: skip
     assert run_json(env, "batch", "quarantine", batch, "--reason", "3", "--account", "5")["status"] == "quarantined"
     code, _, _ = run(env, "batch", "verify", batch)
     assert code == 3
@@ -30,5 +37,9 @@ def test_product_and_batch_lifecycle(deployed):
     assert_user_error(*run(env, "batch", "release", batch, "--account", "1"), "BatchStatusInvalid")
     assert_user_error(*run(env, "batch", "recall", batch, "--account", "6"), "NotManufacturerOrRegulator")
     assert_user_error(*run(env, "batch", "show", "0x" + "00" * 32), "no batch")
+    path = [(row["step"], row["quantity"]) for row in run_json(env, "batch", "history", batch)]
+    assert path == [("commissioning", 500), ("shipping", 40), ("receiving", "-"), ("shipping", 5),
+                    ("cancelled", "-"), ("quarantined", "-"), ("released", "-"), ("recalled", "-")]  # fmt: skip
+    assert_user_error(*run(env, "batch", "receive", "0x" + "11" * 32, "--account", "3"), "no shipment")
     assert_user_error(*run(env, "batch", "register", "--gtin", GTIN, "--lot", "L" * 25, "--quantity", "5",
                            "--expires", "2031-01-01", "--serial-root", "0x" + "5e" * 32, "--account", "5"), "lot")  # fmt: skip

@@ -144,3 +144,21 @@ def test_an_expired_batch_does_not_move(world, ml, actors, lot):
     world.chain.advance_time(31 * DAY)
     with pytest.raises(errors.BatchNotMovable):
         ml.spare.batches.ship(lot, actors.pharmacy.address, 1)
+
+
+def test_the_history_tells_the_custody_path_in_order(ml, actors, lot):
+    shipped = ml.spare.batches.ship(lot, actors.authority2.address, 20)
+    ml.authority2.batches.receive(shipped.shipment)
+    returned = ml.authority2.batches.ship(lot, actors.pharmacy.address, 5)
+    ml.authority2.batches.cancel(returned.shipment)
+    ml.regulator.batches.recall(lot, 6)
+    path = [(s.step, s.actor, s.counterparty, s.quantity) for s in ml.outsider.batches.history(lot)]
+    assert path == [
+        ("commissioning", actors.spare.address, None, 100),
+        ("shipping", actors.spare.address, actors.authority2.address, 20),
+        ("receiving", actors.authority2.address, None, None),
+        ("shipping", actors.authority2.address, actors.pharmacy.address, 5),
+        ("cancelled", actors.authority2.address, None, None),
+        ("recalled", actors.regulator.address, None, None),
+    ]
+    assert ml.outsider.batches.find_shipment(shipped.shipment.id) == shipped.shipment
