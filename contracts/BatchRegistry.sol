@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {IBatchRegistry} from "./interfaces/IBatchRegistry.sol";
 import {IConsortiumRegistry} from "./interfaces/IConsortiumRegistry.sol";
 import {IProductRegistry} from "./interfaces/IProductRegistry.sol";
@@ -14,7 +15,8 @@ import {
     InstitutionStatus,
     Product,
     Shipment,
-    ShipmentStatus
+    ShipmentStatus,
+    UnitValidity
 } from "./types/MedLedgerTypes.sol";
 
 /// @title BatchRegistry
@@ -196,6 +198,34 @@ contract BatchRegistry is IBatchRegistry {
     }
 
     /// @inheritdoc IBatchRegistry
+    function verifyUnit(bytes32 id, bytes20 serial, bytes32[] calldata proof) external view returns (UnitValidity) {
+        Batch storage stored = _batches[id];
+        if (stored.status == BatchStatus.None) return UnitValidity.NoMatch;
+        if (!MerkleProof.verifyCalldata(proof, stored.serialRoot, _serialLeaf(id, serial))) return UnitValidity.NoMatch;
+        BatchValidity validity = verify(id);
+        if (validity == BatchValidity.Recalled) return UnitValidity.Recalled;
+        if (validity == BatchValidity.Quarantined) return UnitValidity.Quarantined;
+        if (validity == BatchValidity.Expired) return UnitValidity.Expired;
+        return UnitValidity.Verified;
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function areUnitsInBatch(
+        bytes32 id,
+        bytes20[] calldata serials,
+        bytes32[] calldata proof,
+        bool[] calldata proofFlags
+    ) external view returns (bool) {
+        bytes32 root = _batches[id].serialRoot;
+        if (root == 0 || serials.length == 0) return false;
+        bytes32[] memory leaves = new bytes32[](serials.length);
+        for (uint256 i; i < serials.length; ++i) {
+            leaves[i] = _serialLeaf(id, serials[i]);
+        }
+        return MerkleProof.multiProofVerify(proof, proofFlags, root, leaves);
+    }
+
+    /// @inheritdoc IBatchRegistry
     function products() external view returns (IProductRegistry) {
         return _products;
     }
@@ -224,6 +254,11 @@ contract BatchRegistry is IBatchRegistry {
     function _inTransit(Shipment calldata shipment) private view returns (bytes32 key) {
         key = keccak256(abi.encode(shipment));
         if (_shipments[key] != ShipmentStatus.InTransit) revert ShipmentNotInTransit(key);
+    }
+
+    /// @dev OpenZeppelin's double-hashed leaf, so a leaf can never pass as an inner node.
+    function _serialLeaf(bytes32 id, bytes20 serial) private pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(id, serial))));
     }
 
     function _batchId(uint64 gtin, bytes20 lot) private pure returns (bytes32) {

@@ -259,6 +259,10 @@ class StringTooLong(InvalidArgument):
 
     str: str
 
+
+class MerkleProofInvalidMultiproof(InvalidArgument):
+    """The multiproof's lengths do not fit together (OpenZeppelin MerkleProof)."""
+
 # ─── PatientRegistry ─────────────────────────────────────────────────────────────────────────
 
 
@@ -641,6 +645,7 @@ _LIBRARY_NOTICES = {
     "AccessControlEnforcedDefaultAdminRules": "the admin role moves only by the two-step admin transfer.",
     "AccessControlEnforcedDefaultAdminDelay": "the admin transfer cannot complete before `schedule`.",
     "AccessControlInvalidDefaultAdmin": "`defaultAdmin` cannot take the admin role.",
+    "MerkleProofInvalidMultiproof": "the multiproof's lengths do not fit together.",
     "InvalidAccountNonce": "the signed nonce is not the current nonce `currentNonce` of `account`.",
 }
 

@@ -179,3 +179,11 @@ class ShipmentStatus(_Named):
     IN_TRANSIT = 1
     RECEIVED = 2
     CANCELLED = 3
+
+
+class UnitValidity(_Named):
+    VERIFIED = 0
+    NO_MATCH = 1
+    EXPIRED = 2
+    QUARANTINED = 3
+    RECALLED = 4

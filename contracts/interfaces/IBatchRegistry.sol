@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {
-    Batch, BatchStatus, BatchValidity, Holding, Shipment, ShipmentStatus
+    Batch, BatchStatus, BatchValidity, Holding, Shipment, ShipmentStatus, UnitValidity
 } from "../types/MedLedgerTypes.sol";
 import {IProductRegistry} from "./IProductRegistry.sol";
 
@@ -161,6 +161,20 @@ interface IBatchRegistry {
 
     /// @notice Whether batch `batchId` may be trusted now, and if not why.
     function verify(bytes32 batchId) external view returns (BatchValidity);
+
+    /// @notice Whether the unit with `serial` belongs to batch `batchId` (by `proof`, from the
+    /// batch's serial tree) and may be trusted now, and if not why.
+    function verifyUnit(bytes32 batchId, bytes20 serial, bytes32[] calldata proof)
+        external
+        view
+        returns (UnitValidity);
+
+    /// @notice Whether all `serials` belong to batch `batchId`, by one OpenZeppelin multiproof
+    /// (`serials` in the order the proof expects: see `medledger.serials`).
+    function areUnitsInBatch(bytes32 batchId, bytes20[] calldata serials, bytes32[] calldata proof, bool[] calldata proofFlags)
+        external
+        view
+        returns (bool);
 
     /// @notice The product registry whose products batches belong to.
     function products() external view returns (IProductRegistry);

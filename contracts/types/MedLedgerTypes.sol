@@ -253,3 +253,13 @@ struct Shipment {
     uint64 quantity;
     uint64 sequence; // the registry's shipment counter at shipping, so equal shipments differ
 }
+
+/// @notice What `BatchRegistry.verifyUnit` says of one unit, in the style of the DSCSA
+/// verification router (wrong lot or expiry are checked by the client against the batch).
+enum UnitValidity {
+    Verified,
+    NoMatch, // no match for product and serial: the serial is not in the batch, or no such batch
+    Expired,
+    Quarantined, // suspect: the batch is on hold
+    Recalled
+}

@@ -12,7 +12,8 @@ from medledger.client.base import SubClient, bytes32, checksum, uint
 from medledger.client.products import parse_gtin
 from medledger.errors import InvalidInput
 from medledger.transactions import Receipt
-from medledger.types import BatchStatus, BatchValidity, ShipmentStatus
+from medledger.serials import MultiProof, serial_bytes
+from medledger.types import BatchStatus, BatchValidity, ShipmentStatus, UnitValidity
 
 LOT_LIMIT = 20  # GS1 AI 10: a lot number has at most 20 characters
 
@@ -216,6 +217,14 @@ class BatchesClient(SubClient):
         manufacturer, made, expires, status, gtin, quantity, document, root = self._call("batch", key)
         return Batch(key, str(manufacturer), int(made), int(expires), BatchStatus(status), int(gtin), int(quantity),
                      bytes(document), bytes(root))  # fmt: skip
+
+    def verify_unit(self, batch: bytes | str, serial: str, proof: list[bytes]) -> UnitValidity:
+        """Whether the unit ``serial`` belongs to the batch (by ``proof``) and may be trusted now."""
+        return UnitValidity(self._call("verifyUnit", bytes32(batch, "batch id"), serial_bytes(serial), proof))
+
+    def are_units_in_batch(self, batch: bytes | str, multiproof: MultiProof) -> bool:
+        return bool(self._call("areUnitsInBatch", bytes32(batch, "batch id"),
+                               [serial_bytes(s) for s in multiproof.serials], multiproof.proof, multiproof.flags))  # fmt: skip
 
     def verify(self, batch: bytes | str) -> BatchValidity:
         """Whether the batch may be trusted now, and if not why (unknown, expired, quarantined, recalled)."""
