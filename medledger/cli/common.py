@@ -63,6 +63,37 @@ def json_option(function: F) -> F:
     )(function)  # fmt: skip
 
 
+def lifecycle_command(
+    group: click.Group,
+    name: str,
+    help_text: str,
+    *,
+    argument: str,
+    with_reason: bool,
+    reason_help: str,
+    act: Callable[[Any, str, int | None], Receipt],
+    show: Callable[[Any, str], dict[str, Any]],
+    title: str,
+) -> None:
+    """Add ``group name ARGUMENT [--reason CODE]``: ``act(ledger, id, reason)``, then print ``show``.
+
+    The shape of every status change of the suite (suspend, reinstate, revoke, quarantine, ...)."""
+
+    @group.command(name=name, help=help_text)
+    @click.argument(argument)
+    @click.option("--reason", type=click.IntRange(0, 65535), default=0, hidden=not with_reason, help=reason_help)
+    @chain_options
+    @click.pass_context
+    def command(ctx: click.Context, /, session: Session, reason: int, **arguments: str) -> None:
+        from medledger.cli.output import emit
+
+        ledger = session.ledger()
+        subject = arguments[argument]
+        receipt = act(ledger, subject, reason if with_reason else None)
+        fields = show(ledger, subject) | ({"reason": reason} if with_reason else {})
+        emit(ctx, {**fields, **receipt_fields(receipt)}, title=title)
+
+
 def receipt_fields(receipt: Receipt) -> dict[str, Any]:
     return {"tx_hash": receipt.tx_hash, "block": receipt.block_number, "gas_used": receipt.gas_used}
 
@@ -118,5 +149,5 @@ def document_hash(document: Path | None, given: str | None) -> bytes | str:
 
 __all__ = [
     "Session", "chain_options", "json_option", "receipt_fields", "parse_time", "show_time", "end_time",
-    "read_signed",
+    "read_signed", "lifecycle_command",
 ]  # fmt: skip

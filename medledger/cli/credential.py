@@ -10,6 +10,7 @@ from medledger.cli.common import (
     Session,
     chain_options,
     end_time,
+    lifecycle_command,
     parse_time,
     receipt_fields,
     show_time,
@@ -72,26 +73,20 @@ def issue(
     )
 
 
-def _lifecycle_command(name: str, method: str, with_reason: bool, help_text: str) -> None:
-    @credential.command(name=name, help=help_text)
-    @click.argument("credential_id")
-    @click.option("--reason", type=click.IntRange(0, 65535), default=0, hidden=not with_reason,
-                  help="Reason code of the authority's rulebook.")  # fmt: skip
-    @chain_options
-    @click.pass_context
-    def command(ctx: click.Context, session: Session, credential_id: str, reason: int) -> None:
-        ledger = session.ledger()
-        args = (credential_id, reason) if with_reason else (credential_id,)
-        receipt = getattr(ledger.credentials, method)(*args)
-        fields = {"credential_id": credential_id, "status": ledger.credentials.get(credential_id).status}
-        if with_reason:
-            fields["reason"] = reason
-        emit(ctx, {**fields, **receipt_fields(receipt)}, title=f"credential {name}")
+def _lifecycle(name: str, method: str, with_reason: bool, help_text: str) -> None:
+    lifecycle_command(
+        credential, name, help_text, argument="credential_id", with_reason=with_reason,
+        reason_help="Reason code of the authority's rulebook.",
+        act=lambda ledger, key, reason: getattr(ledger.credentials, method)(
+            key, *(() if reason is None else (reason,))),
+        show=lambda ledger, key: {"credential_id": key, "status": ledger.credentials.get(key).status},
+        title=f"credential {name}",
+    )  # fmt: skip
 
 
-_lifecycle_command("suspend", "suspend", True, "Suspend CREDENTIAL_ID (its issuer or a regulator).")
-_lifecycle_command("reinstate", "reinstate", False, "Lift a suspension (its issuer or a regulator).")
-_lifecycle_command("revoke", "revoke", True, "Revoke CREDENTIAL_ID for good (its issuer or a regulator).")
+_lifecycle("suspend", "suspend", True, "Suspend CREDENTIAL_ID (its issuer or a regulator).")
+_lifecycle("reinstate", "reinstate", False, "Lift a suspension (its issuer or a regulator).")
+_lifecycle("revoke", "revoke", True, "Revoke CREDENTIAL_ID for good (its issuer or a regulator).")
 
 
 @credential.command()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from medledger.cli.common import Session, chain_options, parse_time, receipt_fields, show_time
+from medledger.cli.common import Session, chain_options, lifecycle_command, parse_time, receipt_fields, show_time
 from medledger.cli.common import document_hash as hash_of_document
 from medledger.cli.output import emit
 from medledger.client.batches import Batch
@@ -92,17 +92,13 @@ def _batch_fields(found: Batch) -> dict[str, object]:
 
 
 def _lifecycle(name: str, with_reason: bool, help_text: str) -> None:
-    @batch.command(name=name, help=help_text)
-    @click.argument("batch_id")
-    @click.option("--reason", type=click.IntRange(0, 65535), default=0, hidden=not with_reason,
-                  help="Reason code of the regulator's rulebook.")  # fmt: skip
-    @chain_options
-    @click.pass_context
-    def command(ctx: click.Context, session: Session, batch_id: str, reason: int) -> None:
-        ledger = session.ledger()
-        args = (batch_id, reason) if with_reason else (batch_id,)
-        receipt = getattr(ledger.batches, name)(*args)
-        emit(ctx, {**_batch_fields(ledger.batches.get(batch_id)), **receipt_fields(receipt)}, title=f"batch {name}")
+    lifecycle_command(
+        batch, name, help_text, argument="batch_id", with_reason=with_reason,
+        reason_help="Reason code of the regulator's rulebook.",
+        act=lambda ledger, key, reason: getattr(ledger.batches, name)(key, *(() if reason is None else (reason,))),
+        show=lambda ledger, key: _batch_fields(ledger.batches.get(key)),
+        title=f"batch {name}",
+    )  # fmt: skip
 
 
 _lifecycle("quarantine", True, "Put BATCH_ID on hold (its manufacturer or a regulator).")
