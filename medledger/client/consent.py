@@ -75,6 +75,26 @@ class GrantTerms:
             bool(referral_allowed),
         )
 
+    def as_message(self) -> dict[str, Any]:
+        """The terms as the fields of an EIP-712 ``Grant`` (nonce and deadline apart)."""
+        return {
+            "grantee": self.grantee,
+            "categories": self.categories,
+            "writeCategories": self.write_categories,
+            "purpose": int(self.purpose),
+            "validUntil": self.valid_until,
+            "referralAllowed": self.referral_allowed,
+        }
+
+    @classmethod
+    def from_message(cls, message: dict[str, Any]) -> GrantTerms:
+        """The terms of a signed ``Grant``, checked as :meth:`build` checks them."""
+        return cls.build(
+            message["grantee"], int(message["categories"]), purpose=int(message["purpose"]),
+            valid_until=int(message["validUntil"]), write_categories=int(message["writeCategories"]),
+            referral_allowed=bool(message["referralAllowed"]),
+        )  # fmt: skip
+
     def as_tuple(self) -> tuple[Any, ...]:
         return (
             self.grantee, self.categories, self.write_categories, int(self.purpose), self.valid_until,
@@ -127,12 +147,7 @@ class ConsentClient(SubClient):
         )  # fmt: skip
         message = {
             "patient": patient,
-            "grantee": terms.grantee,
-            "categories": terms.categories,
-            "writeCategories": terms.write_categories,
-            "purpose": int(terms.purpose),
-            "validUntil": terms.valid_until,
-            "referralAllowed": terms.referral_allowed,
+            **terms.as_message(),
             "nonce": self.nonce(patient),
             "deadline": deadline_from(self.block_time(), lifetime, deadline),
         }
@@ -168,10 +183,7 @@ class ConsentClient(SubClient):
         patient = checksum(m["patient"], "patient")
         tail = (checksum(signed.signer, "signer"), int(m["nonce"]), int(m["deadline"]), signed.signature)
         if signed.primary_type == "Grant":
-            terms = GrantTerms.build(
-                m["grantee"], int(m["categories"]), purpose=int(m["purpose"]), valid_until=int(m["validUntil"]),
-                write_categories=int(m["writeCategories"]), referral_allowed=bool(m["referralAllowed"]),
-            )  # fmt: skip
+            terms = GrantTerms.from_message(m)
             return self._send("grantAccessWithSignature", patient, terms.as_tuple(), *tail)
         if signed.primary_type == "Revoke":
             return self._send("revokeAccessWithSignature", patient, checksum(m["grantee"], "grantee"), *tail)
