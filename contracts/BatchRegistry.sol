@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {BitMaps} from "@openzeppelin/contracts/utils/structs/BitMaps.sol";
 import {IBatchRegistry} from "./interfaces/IBatchRegistry.sol";
 import {IConsortiumRegistry} from "./interfaces/IConsortiumRegistry.sol";
 import {IProductRegistry} from "./interfaces/IProductRegistry.sol";
@@ -16,16 +17,23 @@ import {
     Product,
     Shipment,
     ShipmentStatus,
+    Suspicion,
+    Unit,
     UnitValidity
 } from "./types/MedLedgerTypes.sol";
 
 /// @title BatchRegistry
 /// @notice Batches of registered products, their quarantine and recall, and their verification.
 contract BatchRegistry is IBatchRegistry {
+    using BitMaps for BitMaps.BitMap;
+
     // ─── Storage ─────────────────────────────────────────────────────────────────────────────
 
     IProductRegistry private immutable _products;
     IConsortiumRegistry private immutable _consortium;
+    // Fixed at construction (the deployer predicts its address; it checks the link back), so no
+    // one ever holds a key that could dispense without a prescription.
+    address private immutable _prescriptions;
 
     // Manufacturer, dates and status share the first slot: a status check reads one slot.
     mapping(bytes32 batchId => Batch) private _batches;
@@ -37,9 +45,14 @@ contract BatchRegistry is IBatchRegistry {
     mapping(bytes32 shipmentId => ShipmentStatus) private _shipments;
     uint64 private _shipmentCount;
 
-    constructor(IProductRegistry products_) {
+    // One bit per unit index: 256 units share a word, so dispensing a box after the first of its
+    // word costs a warm rewrite rather than a fresh slot.
+    mapping(bytes32 batchId => BitMaps.BitMap) private _dispensedUnits;
+
+    constructor(IProductRegistry products_, address prescriptions_) {
         _products = products_;
         _consortium = products_.consortium();
+        _prescriptions = prescriptions_;
     }
 
     // ─── Operations ──────────────────────────────────────────────────────────────────────────
@@ -159,6 +172,26 @@ contract BatchRegistry is IBatchRegistry {
         emit BatchRecalled(id, msg.sender, reasonCode);
     }
 
+    // ─── Dispensing ──────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IBatchRegistry
+    function dispense(
+        address pharmacy,
+        bytes32 id,
+        uint64 gtin,
+        Unit[] calldata units,
+        bytes32[] calldata proof,
+        bool[] calldata proofFlags
+    ) external returns (bool dispensed) {
+        if (msg.sender != _prescriptions) revert NotPrescriptionRegistry(msg.sender);
+        bytes32 root = _dispensableRoot(id, gtin, pharmacy, units.length);
+        if (!_provesUnits(id, root, units, proof, proofFlags)) {
+            emit CounterfeitSuspected(id, pharmacy, Suspicion.UnitNotInBatch, _serials(units));
+            return false;
+        }
+        return _decommission(id, pharmacy, units);
+    }
+
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc IBatchRegistry
@@ -198,31 +231,35 @@ contract BatchRegistry is IBatchRegistry {
     }
 
     /// @inheritdoc IBatchRegistry
-    function verifyUnit(bytes32 id, bytes20 serial, bytes32[] calldata proof) external view returns (UnitValidity) {
+    function verifyUnit(bytes32 id, Unit calldata unit, bytes32[] calldata proof) external view returns (UnitValidity) {
         Batch storage stored = _batches[id];
         if (stored.status == BatchStatus.None) return UnitValidity.NoMatch;
-        if (!MerkleProof.verifyCalldata(proof, stored.serialRoot, _serialLeaf(id, serial))) return UnitValidity.NoMatch;
+        if (!MerkleProof.verifyCalldata(proof, stored.serialRoot, _unitLeaf(id, unit))) return UnitValidity.NoMatch;
         BatchValidity validity = verify(id);
         if (validity == BatchValidity.Recalled) return UnitValidity.Recalled;
+        if (_dispensedUnits[id].get(unit.index)) return UnitValidity.AlreadyDispensed;
         if (validity == BatchValidity.Quarantined) return UnitValidity.Quarantined;
         if (validity == BatchValidity.Expired) return UnitValidity.Expired;
         return UnitValidity.Verified;
     }
 
     /// @inheritdoc IBatchRegistry
-    function areUnitsInBatch(
-        bytes32 id,
-        bytes20[] calldata serials,
-        bytes32[] calldata proof,
-        bool[] calldata proofFlags
-    ) external view returns (bool) {
-        bytes32 root = _batches[id].serialRoot;
-        if (root == 0 || serials.length == 0) return false;
-        bytes32[] memory leaves = new bytes32[](serials.length);
-        for (uint256 i; i < serials.length; ++i) {
-            leaves[i] = _serialLeaf(id, serials[i]);
-        }
-        return MerkleProof.multiProofVerify(proof, proofFlags, root, leaves);
+    function areUnitsInBatch(bytes32 id, Unit[] calldata units, bytes32[] calldata proof, bool[] calldata proofFlags)
+        external
+        view
+        returns (bool)
+    {
+        return _provesUnits(id, _batches[id].serialRoot, units, proof, proofFlags);
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function isDispensed(bytes32 id, uint64 index) external view returns (bool) {
+        return _dispensedUnits[id].get(index);
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function prescriptions() external view returns (address) {
+        return _prescriptions;
     }
 
     /// @inheritdoc IBatchRegistry
@@ -251,14 +288,83 @@ contract BatchRegistry is IBatchRegistry {
         if (member.status != InstitutionStatus.Active || !holds) revert NotActiveSupplier(account);
     }
 
+    /// @dev The serial root of batch `id`, after checking that `pharmacy` may dispense `count`
+    /// units of it for a prescription of `gtin`: the batch is movable and of that product, the
+    /// pharmacy active and holding enough.
+    function _dispensableRoot(bytes32 id, uint64 gtin, address pharmacy, uint256 count)
+        private
+        view
+        returns (bytes32)
+    {
+        _requireMovable(id);
+        Batch storage stored = _batches[id];
+        if (stored.gtin != gtin) revert WrongProduct(id, gtin);
+        Institution memory member = _consortium.institution(pharmacy);
+        if (member.status != InstitutionStatus.Active || member.kind != InstitutionKind.Pharmacy) {
+            revert NotActivePharmacy(pharmacy);
+        }
+        if (count == 0) revert ZeroQuantity();
+        uint64 held = _holdings[id][pharmacy].held;
+        if (held < count) revert InsufficientStock(id, pharmacy, held, uint64(count));
+        return stored.serialRoot;
+    }
+
+    /// @dev Marks every unit dispensed and moves them off `pharmacy`'s shelf, or changes nothing:
+    /// at the first unit already marked (dispensed before, or twice in `units`) it restores the
+    /// units this call marked and raises the alarm instead.
+    function _decommission(bytes32 id, address pharmacy, Unit[] calldata units) private returns (bool) {
+        BitMaps.BitMap storage decommissioned = _dispensedUnits[id];
+        uint256 count = units.length;
+        for (uint256 i; i < count; ++i) {
+            uint256 index = units[i].index;
+            if (decommissioned.get(index)) {
+                for (uint256 j; j < i; ++j) {
+                    decommissioned.unset(units[j].index);
+                }
+                emit CounterfeitSuspected(id, pharmacy, Suspicion.AlreadyDispensed, _serials(units[i:i + 1]));
+                return false;
+            }
+            decommissioned.set(index);
+        }
+        Holding storage shelf = _holdings[id][pharmacy];
+        shelf.held -= uint64(count); // checked against `held` in `_dispensableRoot`
+        shelf.dispensed += uint64(count);
+        emit UnitsDispensed(id, pharmacy, _serials(units));
+        return true;
+    }
+
     function _inTransit(Shipment calldata shipment) private view returns (bytes32 key) {
         key = keccak256(abi.encode(shipment));
         if (_shipments[key] != ShipmentStatus.InTransit) revert ShipmentNotInTransit(key);
     }
 
     /// @dev OpenZeppelin's double-hashed leaf, so a leaf can never pass as an inner node.
-    function _serialLeaf(bytes32 id, bytes20 serial) private pure returns (bytes32) {
-        return keccak256(bytes.concat(keccak256(abi.encode(id, serial))));
+    function _unitLeaf(bytes32 id, Unit calldata unit) private pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(id, unit.index, unit.serial))));
+    }
+
+    /// @dev Whether the multiproof shows every unit in the tree with `root` (false for no units or
+    /// no batch; a malformed proof reverts in OpenZeppelin's MerkleProof).
+    function _provesUnits(
+        bytes32 id,
+        bytes32 root,
+        Unit[] calldata units,
+        bytes32[] calldata proof,
+        bool[] calldata proofFlags
+    ) private pure returns (bool) {
+        if (root == 0 || units.length == 0) return false;
+        bytes32[] memory leaves = new bytes32[](units.length);
+        for (uint256 i; i < units.length; ++i) {
+            leaves[i] = _unitLeaf(id, units[i]);
+        }
+        return MerkleProof.multiProofVerifyCalldata(proof, proofFlags, root, leaves);
+    }
+
+    function _serials(Unit[] calldata units) private pure returns (bytes20[] memory serials) {
+        serials = new bytes20[](units.length);
+        for (uint256 i; i < units.length; ++i) {
+            serials[i] = units[i].serial;
+        }
     }
 
     function _batchId(uint64 gtin, bytes20 lot) private pure returns (bytes32) {

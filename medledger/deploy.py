@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
+import rlp
+from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 
 from medledger.chain import Chain
@@ -42,9 +43,17 @@ SUITE: list[tuple[str, Callable[[dict[str, Any]], list[Any]]]] = [
     ),
     ("RecordRegistry", lambda ctx: [ctx["ConsentManager"]]),
     ("ProductRegistry", lambda ctx: [ctx["CredentialRegistry"]]),
-    ("BatchRegistry", lambda ctx: [ctx["ProductRegistry"]]),
+    # BatchRegistry dispenses only for the PrescriptionRegistry deployed right after it: its
+    # address is predicted from the deployer's nonce, and its constructor checks the link back.
+    ("BatchRegistry", lambda ctx: [ctx["ProductRegistry"], create_address(ctx["deployer"], ctx["nonce"] + 1)]),
+    ("PrescriptionRegistry", lambda ctx: [ctx["BatchRegistry"], ctx["PatientRegistry"]]),
 ]
 CONTRACT_NAMES = [name for name, _ in SUITE]
+
+
+def create_address(deployer: str, nonce: int) -> str:
+    """The address a contract created by ``deployer``'s transaction number ``nonce`` gets (CREATE)."""
+    return to_checksum_address(keccak(rlp.encode([bytes.fromhex(deployer[2:]), nonce]))[12:])
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,7 @@ def deploy_suite(
 
     transactor = Transactor(chain.w3)
     context: dict[str, Any] = {
+        "deployer": deployer.address,
         "admin": to_checksum_address(admin or deployer.address),
         "admin_delay": (LOCAL_ADMIN_DELAY if chain.is_local else NETWORK_ADMIN_DELAY)
         if admin_delay is None
@@ -151,6 +161,7 @@ def deploy_suite(
         artifact = load_artifact(name)
         factory = chain.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
         try:
+            context["nonce"] = transactor.peek_nonce(deployer.address)
             tx = factory.constructor(*arguments(context)).build_transaction(
                 {"from": deployer.address, "gas": 1, "gasPrice": 0, "nonce": 0}  # only data is used
             )

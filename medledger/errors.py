@@ -537,6 +537,70 @@ class NotShipmentParty(NotAuthorized):
     account: str
     shipmentId: bytes
 
+
+class NotPrescriptionRegistry(NotAuthorized):
+    account: str
+
+
+class WrongProduct(InvalidArgument):
+    batchId: bytes
+    gtin: int
+
+
+class NotActivePharmacy(NotAuthorized):
+    account: str
+
+
+# ─── PrescriptionRegistry ──────────────────────────────────────────────────────────────────
+
+
+class BatchRegistryNotLinked(InvalidArgument):
+    batches: str
+
+
+class NotLicensedPrescriber(NotAuthorized):
+    account: str
+
+
+class SpecialtyRequired(NotAuthorized):
+    prescriber: str
+    gtin: int
+    specialty: int
+
+
+class SelfPrescription(InvalidArgument):
+    prescriber: str
+
+
+class InvalidValidity(InvalidArgument):
+    validUntil: int
+    currentTime: int
+
+
+class NotPrescriber(NotAuthorized):
+    account: str
+    id: int
+
+
+class PrescriptionStatusInvalid(InvalidState):
+    id: int
+    status: int
+
+
+class PrescriptionNotFillable(InvalidState):
+    id: int
+    validity: int
+
+
+class FillQuantityInvalid(InvalidArgument):
+    id: int
+    quantity: int
+    quantityPerFill: int
+
+
+class NotRegulator(NotAuthorized):
+    account: str
+
 def _collect() -> dict[str, type[ContractError]]:
     found: dict[str, type[ContractError]] = {}
     pending: list[type[ContractError]] = [ContractError]

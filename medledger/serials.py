@@ -1,7 +1,9 @@
 """Unit serial numbers of a batch and their Merkle tree: generate, root, proofs, multiproofs.
 
-Leaves are ``keccak256(bytes.concat(keccak256(abi.encode(batchId, serial))))`` with the serial as
-left-aligned ``bytes20`` (GS1 serials have at most 20 characters). The tree is built like
+A unit is its place in the manufacturer's serial list (``index``, from 0) and its serial. Leaves are
+``keccak256(bytes.concat(keccak256(abi.encode(batchId, index, serial))))`` with the serial as
+left-aligned ``bytes20`` (GS1 serials have at most 20 characters); the index keys the batch's
+dispensed bitmap on chain. The tree is built like
 OpenZeppelin's StandardMerkleTree (leaves sorted, complete binary tree in an array, pairs hashed
 in sorted order), so its proofs and multiproofs verify with OpenZeppelin's ``MerkleProof`` on chain.
 """
@@ -31,9 +33,21 @@ def serial_bytes(serial: str) -> bytes:
     return serial.encode().ljust(20, b"\x00")
 
 
-def leaf(batch_id: bytes, serial: str) -> bytes:
-    inner = keccak(encode(["bytes32", "bytes20"], [bytes32(batch_id, "batch id"), serial_bytes(serial)]))
-    return keccak(inner)
+@dataclass(frozen=True)
+class Unit:
+    """One serialised pack of a batch: its place in the serial list and its serial."""
+
+    index: int
+    serial: str
+
+    def as_tuple(self) -> tuple[int, bytes]:
+        """The ``Unit`` struct as the contracts take it."""
+        return (self.index, serial_bytes(self.serial))
+
+
+def leaf(batch_id: bytes, unit: Unit) -> bytes:
+    packed = encode(["bytes32", "uint64", "bytes20"], [bytes32(batch_id, "batch id"), *unit.as_tuple()])
+    return keccak(keccak(packed))
 
 
 def generate(count: int, length: int = 12) -> list[str]:
@@ -52,13 +66,17 @@ def _pair(a: bytes, b: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class MultiProof:
-    serials: list[str]  # in the order the proof expects
+    units: list[Unit]  # in the order the proof expects
     proof: list[bytes]
     flags: list[bool]
 
+    @property
+    def serials(self) -> list[str]:
+        return [unit.serial for unit in self.units]
+
 
 class SerialTree:
-    """The Merkle tree of one batch's serials."""
+    """The Merkle tree of one batch's serials; a serial's index is its place in ``serials``."""
 
     def __init__(self, batch_id: bytes, serials: Iterable[str]) -> None:
         self.batch_id = bytes32(batch_id, "batch id")
@@ -67,7 +85,9 @@ class SerialTree:
             raise InvalidInput("a batch needs at least one serial")
         if len(set(listed)) != len(listed):
             raise InvalidInput("the serials are not distinct")
-        hashed = sorted(((leaf(self.batch_id, s), s) for s in listed), key=lambda item: item[0])
+        self._listed = listed
+        self._units = {serial: Unit(index, serial) for index, serial in enumerate(listed)}
+        hashed = sorted(((leaf(self.batch_id, self._units[s]), s) for s in listed), key=lambda item: item[0])
         size = 2 * len(hashed) - 1
         self._tree: list[bytes] = [b""] * size
         self._position: dict[str, int] = {}
@@ -83,16 +103,21 @@ class SerialTree:
 
     @property
     def serials(self) -> list[str]:
-        return sorted(self._position)
+        """The serials in the manufacturer's order (a unit's index is its place here)."""
+        return list(self._listed)
 
-    def _index(self, serial: str) -> int:
+    def unit(self, serial: str) -> Unit:
+        self._node(serial)
+        return self._units[serial]
+
+    def _node(self, serial: str) -> int:
         try:
             return self._position[serial]
         except KeyError:
             raise InvalidInput(f"serial {serial!r} is not in this batch's tree") from None
 
     def proof(self, serial: str) -> list[bytes]:
-        index, path = self._index(serial), []
+        index, path = self._node(serial), []
         while index > 0:
             sibling = index - 1 if index % 2 == 0 else index + 1
             path.append(self._tree[sibling])
@@ -101,7 +126,7 @@ class SerialTree:
 
     def multiproof(self, serials: Iterable[str]) -> MultiProof:
         """One proof for several units; ``serials`` of the result is the order the contract needs."""
-        indices = sorted({self._index(s) for s in serials}, reverse=True)
+        indices = sorted({self._node(s) for s in serials}, reverse=True)
         if not indices:
             raise InvalidInput("a multiproof needs at least one serial")
         by_index = {i: s for s, i in self._position.items()}
@@ -116,12 +141,29 @@ class SerialTree:
                 flags.append(False)
                 proof.append(self._tree[sibling])
             stack.append((index - 1) // 2)
-        return MultiProof([by_index[i] for i in indices], proof, flags)
+        return MultiProof([self._units[by_index[i]] for i in indices], proof, flags)
 
     def to_json(self) -> str:
-        """The proofs file: root, batch and every serial with its proof."""
+        """The proofs file: batch, root, the serials in order, and every unit with its proof (so a
+        single pack is checked without rebuilding the tree)."""
         return json.dumps({
             "batch_id": "0x" + self.batch_id.hex(),
             "root": "0x" + self.root.hex(),
-            "units": {s: ["0x" + p.hex() for p in self.proof(s)] for s in self.serials},
+            "serials": self.serials,
+            "units": {s: {"index": i, "proof": ["0x" + p.hex() for p in self.proof(s)]}
+                      for i, s in enumerate(self.serials)},
         }, indent=1)  # fmt: skip
+
+    @classmethod
+    def from_json(cls, text: str) -> SerialTree:
+        """The tree of a proofs file, rebuilt from its serials; refused if it does not give the
+        file's root (a damaged or edited file)."""
+        try:
+            saved = json.loads(text)
+            tree = cls(bytes32(saved["batch_id"], "batch id"), saved["serials"])
+            root = bytes32(saved["root"], "root")
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidInput(f"not a medledger proofs file ({exc})") from None
+        if tree.root != root:
+            raise InvalidInput("the proofs file's serials do not give its root: the file is damaged")
+        return tree

@@ -123,7 +123,7 @@ class Transactor:
         self.w3 = w3
         self.receipt_timeout = receipt_timeout
         self._nonces: dict[str, int] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._chain_id: int | None = None
         self._fee_mode: str | None = None
 
@@ -153,11 +153,16 @@ class Transactor:
             tip = 10**9
         return {"maxFeePerGas": 2 * base_fee + tip, "maxPriorityFeePerGas": tip}
 
-    def _next_nonce(self, address: str) -> int:
+    def peek_nonce(self, address: str) -> int:
+        """The nonce the next transaction of ``address`` will use (to predict a CREATE address)."""
         with self._lock:
             if address not in self._nonces:
                 self._nonces[address] = int(self.w3.eth.get_transaction_count(address, "pending"))  # type: ignore[arg-type]
-            nonce = self._nonces[address]
+            return self._nonces[address]
+
+    def _next_nonce(self, address: str) -> int:
+        with self._lock:
+            nonce = self.peek_nonce(address)
             self._nonces[address] = nonce + 1
             return nonce
 

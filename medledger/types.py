@@ -187,3 +187,39 @@ class UnitValidity(_Named):
     EXPIRED = 2
     QUARANTINED = 3
     RECALLED = 4
+    ALREADY_DISPENSED = 5
+
+
+class PackVerdict(_Named):
+    """The answer to a pack in hand (GTIN, lot, expiry and serial as printed), like the DSCSA
+    verification router's: ``UnitValidity`` from the chain, plus wrong lot and wrong expiry, which
+    the client finds by comparing the print with the batch on chain. Not a contract enum."""
+
+    VERIFIED = 0
+    NO_MATCH = 1
+    EXPIRED = 2
+    QUARANTINED = 3
+    RECALLED = 4
+    ALREADY_DISPENSED = 5
+    WRONG_LOT = 6
+    WRONG_EXPIRY = 7
+
+
+class Suspicion(_Named):
+    UNIT_NOT_IN_BATCH = 0
+    ALREADY_DISPENSED = 1
+
+
+class PrescriptionStatus(_Named):
+    NONE = 0
+    ACTIVE = 1
+    CANCELLED = 2
+
+
+class PrescriptionValidity(_Named):
+    FILLABLE = 0
+    UNKNOWN = 1
+    CANCELLED = 2
+    EXPIRED = 3
+    FULLY_FILLED = 4
+    PRESCRIBER_NOT_LICENSED = 5

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from medledger import errors
 from medledger.client.batches import batch_id
-from medledger.serials import SerialTree, generate, leaf, serial_bytes
+from medledger.serials import MultiProof, SerialTree, Unit, generate, leaf, serial_bytes
 from medledger.types import UnitValidity
 from tests.helpers import DAY
 
@@ -33,39 +33,44 @@ def units(world, ml):
 
 def test_every_unit_verifies_on_chain_with_its_proof(ml, units):
     for serial in SERIALS[::5]:
-        assert ml.outsider.batches.verify_unit(units.batch_id, serial, units.proof(serial)) is UnitValidity.VERIFIED
+        unit = units.unit(serial)
+        assert unit.index == SERIALS.index(serial)
+        assert ml.outsider.batches.verify_unit(units.batch_id, unit, units.proof(serial)) is UnitValidity.VERIFIED
 
 
-def test_a_serial_not_in_the_batch_or_a_wrong_proof_is_no_match(ml, units):
+def test_a_serial_not_in_the_batch_a_wrong_index_or_a_wrong_proof_is_no_match(ml, units):
     verify = ml.outsider.batches.verify_unit
-    assert verify(units.batch_id, "SN999999", units.proof("SN000001")) is UnitValidity.NO_MATCH
-    assert verify(units.batch_id, "SN000002", units.proof("SN000001")) is UnitValidity.NO_MATCH
-    assert verify(b"\x09" * 32, "SN000001", units.proof("SN000001")) is UnitValidity.NO_MATCH
+    first = units.unit("SN000001")
+    assert verify(units.batch_id, Unit(0, "SN999999"), units.proof("SN000001")) is UnitValidity.NO_MATCH
+    assert verify(units.batch_id, Unit(1, "SN000001"), units.proof("SN000001")) is UnitValidity.NO_MATCH
+    assert verify(units.batch_id, units.unit("SN000002"), units.proof("SN000001")) is UnitValidity.NO_MATCH
+    assert verify(b"\x09" * 32, first, units.proof("SN000001")) is UnitValidity.NO_MATCH
 
 
 @pytest.mark.parametrize("hold, answer", [("recall", UnitValidity.RECALLED), ("quarantine", UnitValidity.QUARANTINED)])
 def test_a_unit_of_a_held_batch_says_why(ml, units, hold, answer):
     getattr(ml.regulator.batches, hold)(units.batch_id, 1)
-    assert ml.outsider.batches.verify_unit(units.batch_id, "SN000003", units.proof("SN000003")) is answer
+    assert ml.outsider.batches.verify_unit(units.batch_id, units.unit("SN000003"), units.proof("SN000003")) is answer
 
 
 def test_a_unit_of_an_expired_batch_is_expired(world, ml, units):
     world.chain.advance_time(31 * DAY)
-    assert ml.outsider.batches.verify_unit(units.batch_id, "SN000003", units.proof("SN000003")) is UnitValidity.EXPIRED
+    unit = units.unit("SN000003")
+    assert ml.outsider.batches.verify_unit(units.batch_id, unit, units.proof("SN000003")) is UnitValidity.EXPIRED
 
 
 @pytest.mark.parametrize("picked", [[0], [0, 1], [3, 7, 8, 22], list(range(23)), [5, 11, 17, 21, 2, 9, 14, 19, 1]])
 def test_multiproofs_verify_on_chain(ml, units, picked):
     proof = units.multiproof([SERIALS[i] for i in picked])
     assert ml.outsider.batches.are_units_in_batch(units.batch_id, proof)
-    forged = proof.serials[:-1] + ["SN999999"]
-    assert not ml.outsider.batches.are_units_in_batch(units.batch_id, type(proof)(forged, proof.proof, proof.flags))
+    forged = proof.units[:-1] + [Unit(proof.units[-1].index, "SN999999")]
+    assert not ml.outsider.batches.are_units_in_batch(units.batch_id, MultiProof(forged, proof.proof, proof.flags))
 
 
 def test_a_malformed_multiproof_is_a_typed_error(ml, units):
     proof = units.multiproof(SERIALS[:3])
     with pytest.raises(errors.MerkleProofInvalidMultiproof):
-        padded = type(proof)(proof.serials, proof.proof + [b"\x00" * 32], proof.flags)
+        padded = MultiProof(proof.units, proof.proof + [b"\x00" * 32], proof.flags)
         ml.outsider.batches.are_units_in_batch(units.batch_id, padded)
 
 
@@ -75,7 +80,7 @@ def test_proofs_rebuild_the_root(count, data):
     serials = [f"U{n}" for n in range(count)]
     tree = SerialTree(b"\x07" * 32, serials)
     serial = data.draw(st.sampled_from(serials))
-    node = leaf(tree.batch_id, serial)
+    node = leaf(tree.batch_id, Unit(serials.index(serial), serial))
     for sibling in tree.proof(serial):
         node = keccak(min(node, sibling) + max(node, sibling))
     assert node == tree.root
@@ -99,7 +104,19 @@ def test_bad_serials_and_trees_are_named():
         SerialTree(b"\x01" * 32, ["A", "B"]).proof("C")
 
 
-def test_the_proofs_file_holds_every_unit():
-    tree = SerialTree(b"\x01" * 32, ["A", "B", "C"])
+def test_the_proofs_file_holds_every_unit_and_rebuilds_the_tree():
+    tree = SerialTree(b"\x01" * 32, ["C", "A", "B"])
     saved = json.loads(tree.to_json())
-    assert saved["root"] == "0x" + tree.root.hex() and set(saved["units"]) == {"A", "B", "C"}
+    assert saved["root"] == "0x" + tree.root.hex() and saved["serials"] == ["C", "A", "B"]
+    assert saved["units"]["B"] == {"index": 2, "proof": ["0x" + p.hex() for p in tree.proof("B")]}
+    rebuilt = SerialTree.from_json(tree.to_json())
+    assert rebuilt.root == tree.root and rebuilt.unit("A") == Unit(1, "A")
+
+
+def test_a_damaged_proofs_file_is_refused():
+    saved = json.loads(SerialTree(b"\x01" * 32, ["A", "B", "C"]).to_json())
+    saved["serials"][0] = "Z"
+    with pytest.raises(errors.InvalidInput, match="damaged"):
+        SerialTree.from_json(json.dumps(saved))
+    with pytest.raises(errors.InvalidInput, match="not a medledger proofs file"):
+        SerialTree.from_json("{}")

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {
-    Batch, BatchStatus, BatchValidity, Holding, Shipment, ShipmentStatus, UnitValidity
+    Batch, BatchStatus, BatchValidity, Holding, Shipment, ShipmentStatus, Suspicion, Unit, UnitValidity
 } from "../types/MedLedgerTypes.sol";
 import {IProductRegistry} from "./IProductRegistry.sol";
 
@@ -10,14 +10,18 @@ import {IProductRegistry} from "./IProductRegistry.sol";
 /// @notice The product's manufacturer registers a batch: lot, quantity, manufacture and expiry
 /// dates, a document hash and the Merkle root of its unit serials. The batch id is
 /// `keccak256(abi.encode(gtin, lot))`, so anyone holding a box (GTIN and lot printed on it) finds
-/// it. Unit serials are leaves `keccak256(bytes.concat(keccak256(abi.encode(batchId, serial))))`
-/// (OpenZeppelin's double-hashed leaves; `serial` is the GS1 serial, at most 20 characters, as
-/// `bytes20`). The manufacturer or a regulator quarantines a batch (a regulator's quarantine only a
+/// it. Units are leaves `keccak256(bytes.concat(keccak256(abi.encode(batchId, index, serial))))`
+/// (OpenZeppelin's double-hashed leaves; `index` is the unit's place in the manufacturer's serial
+/// list, `serial` the GS1 serial, at most 20 characters, as `bytes20`). The manufacturer or a regulator quarantines a batch (a regulator's quarantine only a
 /// regulator lifts) or recalls it; a recall is final.
 /// Custody moves by two-step handover: the holder ships a quantity to an active member of a kind it
 /// may supply (manufacturer to distributor, pharmacy or hospital; distributor to the same three),
 /// the recipient receives it, or the shipper cancels it before. Only an active, unexpired batch
 /// moves; every step keeps made = held + in transit + dispensed.
+/// Units leave the chain of custody only by dispensing, through the PrescriptionRegistry fixed at
+/// construction: each unit is proven in the batch's serial tree and decommissioned in a bitmap. A
+/// serial that fails its proof or was already dispensed raises `CounterfeitSuspected` from a call
+/// that succeeds and dispenses nothing, because a reverted call would leave the regulator no trace.
 interface IBatchRegistry {
     // ─── Errors ──────────────────────────────────────────────────────────────────────────────
 
@@ -70,6 +74,15 @@ interface IBatchRegistry {
     /// @notice `account` is not the party of shipment `shipmentId` that the call needs.
     error NotShipmentParty(address account, bytes32 shipmentId);
 
+    /// @notice Only the PrescriptionRegistry dispenses; `account` is not it.
+    error NotPrescriptionRegistry(address account);
+
+    /// @notice Batch `batchId` is not of product `gtin`.
+    error WrongProduct(bytes32 batchId, uint64 gtin);
+
+    /// @notice `account` is not an active pharmacy.
+    error NotActivePharmacy(address account);
+
     // ─── Events ──────────────────────────────────────────────────────────────────────────────
 
     /// @notice `manufacturer` registered batch `batchId` of product `gtin`, lot `lot`, `quantity` units.
@@ -102,6 +115,16 @@ interface IBatchRegistry {
 
     /// @notice `by` recalled batch `batchId` for `reasonCode`.
     event BatchRecalled(bytes32 indexed batchId, address indexed by, uint16 reasonCode);
+
+    /// @notice `pharmacy` dispensed the units with `serials` of batch `batchId`; they are decommissioned.
+    event UnitsDispensed(bytes32 indexed batchId, address indexed pharmacy, bytes20[] serials);
+
+    /// @notice `reporter` presented `serials` of batch `batchId` for dispensing and they failed as
+    /// `reason` says: all the serials presented when they are not proven in the batch, the serial
+    /// already dispensed otherwise. Nothing was dispensed.
+    event CounterfeitSuspected(
+        bytes32 indexed batchId, address indexed reporter, Suspicion indexed reason, bytes20[] serials
+    );
 
     // ─── Operations ──────────────────────────────────────────────────────────────────────────
 
@@ -142,6 +165,21 @@ interface IBatchRegistry {
     /// @notice Recalls a batch for good. Its manufacturer or a regulator.
     function recallBatch(bytes32 batchId, uint16 reasonCode) external;
 
+    /// @notice Dispenses `units` of batch `batchId` from `pharmacy`'s shelf, for a prescription of
+    /// product `gtin`. Only the PrescriptionRegistry calls it, within a fill.
+    /// @param units the units in the order the multiproof expects (see `medledger.serials`)
+    /// @param proof, proofFlags an OpenZeppelin multiproof of `units` in the batch's serial tree
+    /// @return dispensed true when the units were dispensed; false when a counterfeit alarm was
+    /// raised instead (`CounterfeitSuspected`), in which case nothing changed but the alarm
+    function dispense(
+        address pharmacy,
+        bytes32 batchId,
+        uint64 gtin,
+        Unit[] calldata units,
+        bytes32[] calldata proof,
+        bool[] calldata proofFlags
+    ) external returns (bool dispensed);
+
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
 
     /// @notice `keccak256(abi.encode(gtin, lot))`.
@@ -162,19 +200,25 @@ interface IBatchRegistry {
     /// @notice Whether batch `batchId` may be trusted now, and if not why.
     function verify(bytes32 batchId) external view returns (BatchValidity);
 
-    /// @notice Whether the unit with `serial` belongs to batch `batchId` (by `proof`, from the
-    /// batch's serial tree) and may be trusted now, and if not why.
-    function verifyUnit(bytes32 batchId, bytes20 serial, bytes32[] calldata proof)
+    /// @notice Whether `unit` belongs to batch `batchId` (by `proof`, from the batch's serial
+    /// tree) and may be trusted now, and if not why.
+    function verifyUnit(bytes32 batchId, Unit calldata unit, bytes32[] calldata proof)
         external
         view
         returns (UnitValidity);
 
-    /// @notice Whether all `serials` belong to batch `batchId`, by one OpenZeppelin multiproof
-    /// (`serials` in the order the proof expects: see `medledger.serials`).
-    function areUnitsInBatch(bytes32 batchId, bytes20[] calldata serials, bytes32[] calldata proof, bool[] calldata proofFlags)
+    /// @notice Whether all `units` belong to batch `batchId`, by one OpenZeppelin multiproof
+    /// (`units` in the order the proof expects: see `medledger.serials`).
+    function areUnitsInBatch(bytes32 batchId, Unit[] calldata units, bytes32[] calldata proof, bool[] calldata proofFlags)
         external
         view
         returns (bool);
+
+    /// @notice Whether the unit at `index` of batch `batchId`'s serial list was dispensed.
+    function isDispensed(bytes32 batchId, uint64 index) external view returns (bool);
+
+    /// @notice The PrescriptionRegistry, the only caller of `dispense`.
+    function prescriptions() external view returns (address);
 
     /// @notice The product registry whose products batches belong to.
     function products() external view returns (IProductRegistry);

@@ -261,5 +261,52 @@ enum UnitValidity {
     NoMatch, // no match for product and serial: the serial is not in the batch, or no such batch
     Expired,
     Quarantined, // suspect: the batch is on hold
-    Recalled
+    Recalled,
+    AlreadyDispensed // the unit was dispensed to a patient: another box with its serial is suspect
+}
+
+/// @notice One serialised unit (saleable pack) of a batch, as the serial tree commits to it.
+struct Unit {
+    uint64 index; // position of the unit in the manufacturer's serial list (0-based); keys the dispensed bitmap
+    bytes20 serial; // GS1 serial (AI 21), at most 20 characters, left-aligned
+}
+
+/// @notice Why a dispensing call raised a counterfeit alarm instead of dispensing.
+enum Suspicion {
+    UnitNotInBatch, // the serials presented do not prove membership of the batch's serial tree
+    AlreadyDispensed // a serial presented was already dispensed: a copied serial
+}
+
+/// @notice Lifecycle of a prescription. Expiry and exhaustion are not statuses: they follow from
+/// `validUntil` and the fill count.
+enum PrescriptionStatus {
+    None, // never issued
+    Active,
+    Cancelled // cancelled by its prescriber; final
+}
+
+/// @notice What `PrescriptionRegistry.check` says of a prescription, so a pharmacist sees why it
+/// may not be filled.
+enum PrescriptionValidity {
+    Fillable,
+    Unknown, // no such prescription
+    Cancelled,
+    Expired,
+    FullyFilled, // every fill it allows was made
+    PrescriberNotLicensed // the prescriber's medical licence is no longer valid
+}
+
+/// @notice A prescription (maps to FHIR MedicationRequest). Three storage slots; a fill rewrites
+/// only the first.
+struct Prescription {
+    address prescriber; // the licensed practitioner who issued it
+    uint40 validUntil; // end of validity (exclusive): FHIR dispenseRequest.validityPeriod.end
+    PrescriptionStatus status;
+    uint8 refills; // fills allowed after the first: FHIR dispenseRequest.numberOfRepeatsAllowed
+    uint8 fills; // fills made so far
+    uint32 dispensed; // units dispensed over all fills
+    address patient; // the registered patient wallet it is for
+    uint64 gtin; // the product: FHIR medicationCodeableConcept (GS1 GTIN)
+    uint32 quantityPerFill; // most units one fill dispenses: FHIR dispenseRequest.quantity
+    bytes32 documentHash; // hash of the signed prescription document (dosage text stays off chain)
 }

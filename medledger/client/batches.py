@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, timezone
 from typing import Any
 
 from eth_abi import encode
@@ -12,8 +13,8 @@ from medledger.client.base import SubClient, bytes32, checksum, uint
 from medledger.client.products import parse_gtin
 from medledger.errors import InvalidInput
 from medledger.transactions import Receipt
-from medledger.serials import MultiProof, serial_bytes
-from medledger.types import BatchStatus, BatchValidity, ShipmentStatus, UnitValidity
+from medledger.serials import MultiProof, Unit
+from medledger.types import BatchStatus, BatchValidity, PackVerdict, ShipmentStatus, Suspicion, UnitValidity
 
 LOT_LIMIT = 20  # GS1 AI 10: a lot number has at most 20 characters
 
@@ -25,6 +26,12 @@ def lot_bytes(lot: str) -> bytes:
     if not raw or len(raw) > LOT_LIMIT or not text.isprintable():
         raise InvalidInput(f"lot {lot!r} must be 1 to {LOT_LIMIT} printable ASCII characters")
     return raw.ljust(20, b"\x00")
+
+
+def expiry_date(expires_on: int) -> date:
+    """The expiry date printed on a pack (GS1 AI 17) of a batch valid until ``expires_on``
+    (exclusive): the UTC date of its last valid second."""
+    return datetime.fromtimestamp(expires_on - 1, tz=timezone.utc).date()
 
 
 def batch_id(gtin: str | int, lot: str) -> bytes:
@@ -84,15 +91,16 @@ def _shipment(fields: Any) -> Shipment:
 class CustodyStep:
     """One event in a batch's life, as a custody table row (EPCIS-like business step)."""
 
-    step: str  # commissioning, shipping, receiving, cancelled, quarantined, released, recalled
+    step: str  # commissioning, shipping, receiving, cancelled, dispensing, quarantined, released, recalled, suspect
     actor: str  # who did it
     counterparty: str | None  # the recipient of a shipment
     quantity: int | None
-    reason_code: int | None
+    reason_code: int | None  # a hold's or recall's reason code; a counterfeit alarm's Suspicion
     shipment_id: bytes | None
     block_number: int
     log_index: int
     tx_hash: str
+    serials: tuple[str, ...] = ()  # units dispensed, or presented in a counterfeit alarm
 
 
 def _step(event: str, log: Any) -> CustodyStep:
@@ -108,9 +116,41 @@ def _step(event: str, log: Any) -> CustodyStep:
         return CustodyStep("receiving", str(args["to"]), None, None, None, bytes(args["shipmentId"]), *place)
     if event == "ShipmentCancelled":
         return CustodyStep("cancelled", str(args["from"]), None, None, None, bytes(args["shipmentId"]), *place)
+    if event in ("UnitsDispensed", "CounterfeitSuspected"):
+        serials = tuple(serial_text(s) for s in args["serials"])
+        if event == "UnitsDispensed":
+            return CustodyStep("dispensing", str(args["pharmacy"]), None, len(serials), None, None, *place, serials)
+        return CustodyStep("suspect", str(args["reporter"]), None, len(serials), int(args["reason"]), None, *place,
+                           serials)  # fmt: skip
     kind = {"BatchQuarantined": "quarantined", "BatchReleased": "released", "BatchRecalled": "recalled"}[event]
     reason = int(args["reasonCode"]) if "reasonCode" in args else None
     return CustodyStep(kind, str(args["by"]), None, None, reason, None, *place)
+
+
+def serial_text(raw: bytes) -> str:
+    """A ``bytes20`` serial from the chain as text."""
+    return bytes(raw).rstrip(b"\x00").decode("ascii", errors="replace")
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """A counterfeit alarm: who presented which serials of which batch, and why they failed."""
+
+    batch_id: bytes
+    reporter: str
+    reason: Suspicion
+    serials: tuple[str, ...]
+    block_number: int
+    tx_hash: str
+
+
+@dataclass(frozen=True)
+class PackCheck:
+    """The answer to a pack in hand, with the batch its print names (None when unknown)."""
+
+    verdict: PackVerdict
+    batch: Batch | None
+    proven_in: bytes | None  # the batch the serial is proven in, when it differs from the print
 
 
 @dataclass(frozen=True)
@@ -194,8 +234,8 @@ class BatchesClient(SubClient):
         """Everything that happened to the batch, oldest first: its custody path and its holds."""
         key = bytes32(batch, "batch id")
         steps: list[CustodyStep] = []
-        for name in ("BatchRegistered", "Shipped", "Received", "ShipmentCancelled", "BatchQuarantined",
-                     "BatchReleased", "BatchRecalled"):  # fmt: skip
+        for name in ("BatchRegistered", "Shipped", "Received", "ShipmentCancelled", "UnitsDispensed",
+                     "CounterfeitSuspected", "BatchQuarantined", "BatchReleased", "BatchRecalled"):  # fmt: skip
             for log in self._events(name, {"batchId": key}, from_block):
                 steps.append(_step(name, log))
         steps.sort(key=lambda step: (step.block_number, step.log_index))
@@ -218,13 +258,51 @@ class BatchesClient(SubClient):
         return Batch(key, str(manufacturer), int(made), int(expires), BatchStatus(status), int(gtin), int(quantity),
                      bytes(document), bytes(root))  # fmt: skip
 
-    def verify_unit(self, batch: bytes | str, serial: str, proof: list[bytes]) -> UnitValidity:
-        """Whether the unit ``serial`` belongs to the batch (by ``proof``) and may be trusted now."""
-        return UnitValidity(self._call("verifyUnit", bytes32(batch, "batch id"), serial_bytes(serial), proof))
+    def verify_unit(self, batch: bytes | str, unit: Unit, proof: list[bytes]) -> UnitValidity:
+        """Whether ``unit`` belongs to the batch (by ``proof``) and may be trusted now."""
+        return UnitValidity(self._call("verifyUnit", bytes32(batch, "batch id"), unit.as_tuple(), proof))
 
     def are_units_in_batch(self, batch: bytes | str, multiproof: MultiProof) -> bool:
         return bool(self._call("areUnitsInBatch", bytes32(batch, "batch id"),
-                               [serial_bytes(s) for s in multiproof.serials], multiproof.proof, multiproof.flags))  # fmt: skip
+                               [u.as_tuple() for u in multiproof.units], multiproof.proof, multiproof.flags))  # fmt: skip
+
+    def is_dispensed(self, batch: bytes | str, index: int) -> bool:
+        return bool(self._call("isDispensed", bytes32(batch, "batch id"), uint(index, 64, "unit index")))
+
+    def check_pack(
+        self, gtin: str | int, lot: str, unit: Unit, proof: list[bytes], *, expiry: date | None = None
+    ) -> PackCheck:
+        """Check a pack as printed (GTIN, lot, optional expiry date, serial) with the unit's proof.
+
+        Wrong lot: the serial is proven in another batch of the product, not the printed one.
+        Wrong expiry: the printed date is not the UTC date of the batch's last valid second.
+        """
+        printed = batch_id(gtin, lot)
+        answer = self.verify_unit(printed, unit, proof)
+        if answer is UnitValidity.NO_MATCH:
+            for log in self._events("BatchRegistered", {"gtin": parse_gtin(gtin)}):
+                other = bytes(log["args"]["batchId"])
+                if other != printed and self.verify_unit(other, unit, proof) is not UnitValidity.NO_MATCH:
+                    return PackCheck(PackVerdict.WRONG_LOT, self._existing(printed), other)
+            return PackCheck(PackVerdict.NO_MATCH, self._existing(printed), None)
+        found = self.get(printed)
+        if expiry is not None and expiry != expiry_date(found.expires_on):
+            return PackCheck(PackVerdict.WRONG_EXPIRY, found, None)
+        return PackCheck(PackVerdict[answer.name], found, None)
+
+    def _existing(self, batch: bytes) -> Batch | None:
+        found = self.get(batch)
+        return found if found.exists else None
+
+    def alarms(self, batch: bytes | str | None = None, from_block: int = 0) -> list[Alarm]:
+        """Counterfeit alarms, oldest first: of one batch, or of every batch (for a regulator)."""
+        filters = {"batchId": bytes32(batch, "batch id")} if batch is not None else {}
+        return [
+            Alarm(bytes(log["args"]["batchId"]), str(log["args"]["reporter"]), Suspicion(log["args"]["reason"]),
+                  tuple(serial_text(s) for s in log["args"]["serials"]), int(log["blockNumber"]),
+                  log["transactionHash"].to_0x_hex())  # fmt: skip
+            for log in self._events("CounterfeitSuspected", filters, from_block)
+        ]
 
     def verify(self, batch: bytes | str) -> BatchValidity:
         """Whether the batch may be trusted now, and if not why (unknown, expired, quarantined, recalled)."""

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from medledger.client.consent import ConsentClient
     from medledger.client.patients import PatientsClient
     from medledger.client.products import ProductsClient
+    from medledger.client.prescriptions import PrescriptionsClient
     from medledger.client.records import RecordsClient
-    from medledger.client.patients import PatientsClient
 
 
 class MedLedger:
@@ -113,3 +113,9 @@ class MedLedger:
         from medledger.client.batches import BatchesClient
 
         return BatchesClient(self)
+
+    @cached_property
+    def prescriptions(self) -> PrescriptionsClient:
+        from medledger.client.prescriptions import PrescriptionsClient
+
+        return PrescriptionsClient(self)
