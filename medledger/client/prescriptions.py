@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from web3.logs import DISCARD
+
 from medledger.client.base import SubClient, bytes32, checksum, uint
 from medledger.client.batches import Alarm, serial_text
 from medledger.client.products import parse_gtin
@@ -112,7 +114,7 @@ class PrescriptionsClient(SubClient):
             units.flags,
         )
         batches = self._ledger.batches.contract
-        alarms = batches.events.CounterfeitSuspected().process_receipt(receipt.raw)
+        alarms = batches.events.CounterfeitSuspected().process_receipt(receipt.raw, errors=DISCARD)
         if alarms:
             args = alarms[0]["args"]
             alarm = Alarm(bytes(args["batchId"]), str(args["reporter"]), Suspicion(args["reason"]),

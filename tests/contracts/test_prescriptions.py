@@ -1,0 +1,339 @@
+"""PrescriptionRegistry and dispensing: a prescription is filled only by a pharmacy, only with units
+of its product proven in their batch, never beyond what it allows; a copied or unknown serial raises
+a counterfeit alarm that stays on chain while nothing is dispensed.
+
+World deployment: ``doctor`` is licensed, ``spare`` is the manufacturer, ``pharmacy`` an accredited
+pharmacy holding 20 units of batch L1 (serials SN00..SN39, 40 made), ``patient`` is registered.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from medledger import errors
+from medledger.client.batches import batch_id
+from medledger.serials import MultiProof, SerialTree, Unit
+from medledger.transactions import translate
+from medledger.types import (
+    BatchValidity,
+    InstitutionKind,
+    PrescriptionStatus,
+    PrescriptionValidity,
+    Suspicion,
+    UnitValidity,
+)
+from tests.helpers import DAY, events
+
+GTIN = "09506000134352"
+OTHER_GTIN = "09506000134369"
+SERIALS = [f"SN{n:02d}" for n in range(40)]
+
+
+@pytest.fixture
+def lot(world, ml, actors) -> SerialTree:
+    """Batch L1 of GTIN: 40 units made, 20 shipped to and received by the pharmacy."""
+    ml.spare.products.register(GTIN)
+    tree = SerialTree(batch_id(GTIN, "L1"), SERIALS)
+    now = world.chain.now()
+    ml.spare.batches.register(GTIN, "L1", quantity=len(SERIALS), manufactured_on=now - DAY,
+                              expires_on=now + 60 * DAY, serial_root=tree.root)  # fmt: skip
+    shipped = ml.spare.batches.ship(tree.batch_id, actors.pharmacy.address, 20)
+    ml.pharmacy.batches.receive(shipped.shipment)
+    return tree
+
+
+@pytest.fixture
+def rx(world, ml, lot, patient) -> int:
+    """A prescription of 2 packs per fill, 1 refill, valid 30 days."""
+    return ml.doctor.prescriptions.issue(patient, GTIN, quantity_per_fill=2, refills=1,
+                                         valid_until=world.chain.now() + 30 * DAY, document_hash=b"\x05" * 32).id  # fmt: skip
+
+
+def units(tree: SerialTree, *serials: str) -> MultiProof:
+    return tree.multiproof(serials)
+
+
+def shelf(ml, tree, who="pharmacy"):
+    return ml.outsider.batches.holding(tree.batch_id, getattr(ml, who).signer.address)
+
+
+# ─── Issuing ────────────────────────────────────────────────────────────────────────────────
+
+
+def test_a_licensed_doctor_prescribes_for_a_registered_patient(world, ml, actors, lot, patient):
+    valid_until = world.chain.now() + 30 * DAY
+    issued = ml.doctor.prescriptions.issue(patient, GTIN, quantity_per_fill=3, refills=2, valid_until=valid_until)
+    (event,) = events(ml.outsider.prescriptions, issued.receipt, "PrescriptionIssued")
+    assert (event["id"], event["prescriber"], event["patient"]) == (1, actors.doctor.address, patient)
+    stored = ml.outsider.prescriptions.get(issued.id)
+    assert (stored.status, stored.quantity_per_fill, stored.refills, stored.fills, stored.valid_until) == (
+        PrescriptionStatus.ACTIVE, 3, 2, 0, valid_until)
+    assert stored.fills_left == 3 and ml.outsider.prescriptions.count() == 1
+    assert ml.outsider.prescriptions.check(issued.id) is PrescriptionValidity.FILLABLE
+    assert [p.id for p in ml.guardian.prescriptions.of_patient(patient)] == [issued.id]
+    assert [p.id for p in ml.outsider.prescriptions.by_prescriber(actors.doctor.address)] == [issued.id]
+
+
+@pytest.mark.parametrize("caller", ["nurse", "pharmacy", "outsider", "patient2", "spare"])
+def test_only_a_licensed_practitioner_prescribes(world, ml, lot, patient, caller):
+    with pytest.raises(errors.NotLicensedPrescriber):
+        getattr(ml, caller).prescriptions.issue(patient, GTIN, quantity_per_fill=1, valid_until=world.chain.now() + DAY)
+    assert ml.outsider.prescriptions.count() == 0
+
+
+def test_a_suspended_licence_prescribes_nothing(world, ml, actors, lot, patient):
+    licence = ml.authority.credentials.credential_id(actors.doctor.address, "licence")
+    ml.authority.credentials.suspend(licence, 3)
+    with pytest.raises(errors.NotLicensedPrescriber):
+        ml.doctor.prescriptions.issue(patient, GTIN, quantity_per_fill=1, valid_until=world.chain.now() + DAY)
+
+
+def test_prescription_arguments_are_checked(world, ml, actors, lot, patient):
+    now, issue = world.chain.now(), ml.doctor.prescriptions.issue
+    with pytest.raises(errors.PatientNotRegistered):
+        issue(world.people.patient2.address, GTIN, quantity_per_fill=1, valid_until=now + DAY)
+    with pytest.raises(errors.SelfPrescription):
+        issue(actors.doctor.address, GTIN, quantity_per_fill=1, valid_until=now + DAY)
+    with pytest.raises(errors.ProductNotFound):
+        issue(patient, OTHER_GTIN, quantity_per_fill=1, valid_until=now + DAY)
+    with pytest.raises(errors.ZeroQuantity):
+        issue(patient, GTIN, quantity_per_fill=0, valid_until=now + DAY)
+    with pytest.raises(errors.InvalidValidity):
+        issue(patient, GTIN, quantity_per_fill=1, valid_until=now - 1)
+    with pytest.raises(errors.InvalidValidity):
+        issue(patient, GTIN, quantity_per_fill=1, valid_until=now + 367 * DAY)
+    with pytest.raises(errors.InvalidInput, match="refills"):
+        issue(patient, GTIN, quantity_per_fill=1, refills=256, valid_until=now + DAY)
+    assert ml.outsider.prescriptions.count() == 0
+
+
+def test_a_regulator_restricts_a_product_to_a_specialty(world, ml, actors, lot, patient):
+    oncology = 1234
+    receipt = ml.regulator.prescriptions.set_specialty_requirement(GTIN, oncology)
+    assert events(ml.outsider.prescriptions, receipt, "SpecialtyRequirementSet")[0]["specialty"] == oncology
+    assert not ml.outsider.prescriptions.can_prescribe(actors.doctor.address, GTIN)
+    with pytest.raises(errors.SpecialtyRequired) as exc:
+        ml.doctor.prescriptions.issue(patient, GTIN, quantity_per_fill=1, valid_until=world.chain.now() + DAY)
+    assert exc.value.specialty == oncology
+    now = world.chain.now()
+    ml.authority.credentials.issue(actors.doctor.address, "specialty", scope=oncology, valid_from=now - 1,
+                                   valid_until=now + 90 * DAY)  # fmt: skip
+    assert ml.outsider.prescriptions.can_prescribe(actors.doctor.address, GTIN)
+    assert ml.doctor.prescriptions.issue(patient, GTIN, quantity_per_fill=1, valid_until=now + DAY).id == 1
+
+
+def test_only_a_regulator_restricts_and_only_known_products(ml, lot):
+    for caller in ("doctor", "spare", "admin"):
+        with pytest.raises(errors.NotRegulator):
+            getattr(ml, caller).prescriptions.set_specialty_requirement(GTIN, 7)
+    with pytest.raises(errors.ProductNotFound):
+        ml.regulator.prescriptions.set_specialty_requirement(OTHER_GTIN, 7)
+    assert ml.outsider.prescriptions.specialty_requirement(GTIN) == 0
+
+
+# ─── Filling ────────────────────────────────────────────────────────────────────────────────
+
+
+def test_a_pharmacy_fills_by_dispensing_proven_units(ml, actors, lot, rx):
+    fill = ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN03", "SN17"))
+    assert fill.filled and fill.alarm is None
+    (filled,) = events(ml.outsider.prescriptions, fill.receipt, "PrescriptionFilled")
+    assert (filled["id"], filled["pharmacy"], filled["quantity"], filled["fill"]) == (rx, actors.pharmacy.address, 2, 1)
+    (dispensed,) = events(ml.outsider.batches, fill.receipt, "UnitsDispensed")
+    assert sorted(s.rstrip(b"\0").decode() for s in dispensed["serials"]) == ["SN03", "SN17"]
+    assert (shelf(ml, lot).held, shelf(ml, lot).dispensed) == (18, 2)
+    stored = ml.outsider.prescriptions.get(rx)
+    assert (stored.fills, stored.dispensed, stored.fills_left) == (1, 2, 1)
+    assert ml.outsider.batches.is_dispensed(lot.batch_id, 3) and not ml.outsider.batches.is_dispensed(lot.batch_id, 4)
+    verdict = ml.outsider.batches.verify_unit(lot.batch_id, lot.unit("SN03"), lot.proof("SN03"))
+    assert verdict is UnitValidity.ALREADY_DISPENSED
+    assert [f.quantity for f in ml.patient.prescriptions.fills(rx)] == [2]
+
+
+def test_a_prescription_is_never_filled_beyond_what_it_allows(ml, lot, rx):
+    with pytest.raises(errors.FillQuantityInvalid):
+        ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN01", "SN02", "SN05"))
+    ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN01"))
+    ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN02", "SN05"))
+    assert ml.outsider.prescriptions.check(rx) is PrescriptionValidity.FULLY_FILLED
+    with pytest.raises(errors.PrescriptionNotFillable) as exc:
+        ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN06"))
+    assert exc.value.validity == PrescriptionValidity.FULLY_FILLED
+    assert shelf(ml, lot).dispensed == 3 and ml.outsider.prescriptions.get(rx).dispensed == 3
+
+
+def test_an_empty_fill_is_refused(ml, lot, rx):
+    with pytest.raises(errors.FillQuantityInvalid):
+        ml.pharmacy.prescriptions.fill(rx, lot.batch_id, MultiProof([], [], []))
+
+
+def test_no_fill_after_expiry_cancellation_or_the_prescriber_losing_the_licence(world, ml, actors, lot, rx, patient):
+    ml.doctor.prescriptions.cancel(rx, 2)
+    assert ml.outsider.prescriptions.check(rx) is PrescriptionValidity.CANCELLED
+    with pytest.raises(errors.PrescriptionNotFillable):
+        ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN01"))
+    later = ml.doctor.prescriptions.issue(patient, GTIN, quantity_per_fill=1, valid_until=world.chain.now() + DAY).id
+    ml.authority.credentials.revoke(ml.authority.credentials.credential_id(actors.doctor.address, "licence"))
+    assert ml.outsider.prescriptions.check(later) is PrescriptionValidity.PRESCRIBER_NOT_LICENSED
+    with pytest.raises(errors.PrescriptionNotFillable):
+        ml.pharmacy.prescriptions.fill(later, lot.batch_id, units(lot, "SN01"))
+    assert shelf(ml, lot).dispensed == 0
+
+
+def test_no_fill_after_expiry(world, ml, lot, rx):
+    world.chain.advance_time(31 * DAY)
+    assert ml.outsider.prescriptions.check(rx) is PrescriptionValidity.EXPIRED
+    with pytest.raises(errors.PrescriptionNotFillable):
+        ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN01"))
+    assert ml.outsider.prescriptions.check(999) is PrescriptionValidity.UNKNOWN
+
+
+@pytest.mark.parametrize("caller", ["hospital", "outsider", "doctor", "patient", "spare"])
+def test_only_an_active_pharmacy_fills(ml, actors, lot, rx, caller):
+    with pytest.raises(errors.NotActivePharmacy):
+        getattr(ml, caller).prescriptions.fill(rx, lot.batch_id, units(lot, "SN01"))
+    assert ml.outsider.prescriptions.get(rx).fills == 0
+
+
+def test_a_suspended_pharmacy_fills_nothing(ml, actors, lot, rx):
+    ml.regulator.consortium.suspend(actors.pharmacy.address, 1)
+    with pytest.raises(errors.NotActivePharmacy):
+        ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN01"))
+
+
+def test_only_the_prescription_registry_dispenses(ml, lot):
+    bare = ml.pharmacy.batches
+    with pytest.raises(errors.NotPrescriptionRegistry):
+        bare._send("dispense", bare._ledger.signer.address, lot.batch_id, int(GTIN),
+                   [lot.unit("SN01").as_tuple()], lot.proof("SN01"), [False] * len(lot.proof("SN01")))  # fmt: skip
+
+
+def test_the_batch_must_be_of_the_prescribed_product_and_on_the_shelf(world, ml, actors, lot, rx):
+    ml.spare.products.register(OTHER_GTIN)
+    other = SerialTree(batch_id(OTHER_GTIN, "X1"), ["A1", "A2"])
+    now = world.chain.now()
+    ml.spare.batches.register(OTHER_GTIN, "X1", quantity=2, manufactured_on=now - DAY, expires_on=now + 9 * DAY,
+                              serial_root=other.root)  # fmt: skip
+    with pytest.raises(errors.WrongProduct):
+        ml.pharmacy.prescriptions.fill(rx, other.batch_id, units(other, "A1"))
+    second = SerialTree(batch_id(GTIN, "L2"), ["B1", "B2"])
+    ml.spare.batches.register(GTIN, "L2", quantity=2, manufactured_on=now - DAY, expires_on=now + 9 * DAY,
+                              serial_root=second.root)  # fmt: skip
+    with pytest.raises(errors.InsufficientStock):
+        ml.pharmacy.prescriptions.fill(rx, second.batch_id, units(second, "B1"))
+
+
+@pytest.mark.parametrize("hold, validity", [("recall", BatchValidity.RECALLED), ("quarantine", BatchValidity.QUARANTINED)])
+def test_a_held_batch_is_not_dispensed(ml, lot, rx, hold, validity):
+    getattr(ml.regulator.batches, hold)(lot.batch_id, 9)
+    with pytest.raises(errors.BatchNotMovable) as exc:
+        ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN01"))
+    assert exc.value.validity == validity and shelf(ml, lot).held == 20
+
+
+def test_an_expired_batch_is_not_dispensed(world, ml, patient, lot):
+    rx = ml.doctor.prescriptions.issue(patient, GTIN, quantity_per_fill=1, valid_until=world.chain.now() + 200 * DAY).id
+    world.chain.advance_time(61 * DAY)
+    with pytest.raises(errors.BatchNotMovable):
+        ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN01"))
+
+
+# ─── Counterfeit alarms ─────────────────────────────────────────────────────────────────────
+
+
+def test_an_unknown_serial_raises_an_alarm_and_dispenses_nothing(ml, actors, lot, rx):
+    proof = lot.multiproof(["SN01"])
+    fake = MultiProof([Unit(1, "FAKE0001")], proof.proof, proof.flags)
+    fill = ml.pharmacy.prescriptions.fill(rx, lot.batch_id, fake)
+    assert not fill.filled and fill.receipt.raw["status"] == 1
+    assert (fill.alarm.reason, fill.alarm.serials, fill.alarm.reporter) == (
+        Suspicion.UNIT_NOT_IN_BATCH, ("FAKE0001",), actors.pharmacy.address)
+    assert not events(ml.outsider.prescriptions, fill.receipt, "PrescriptionFilled")
+    assert ml.outsider.prescriptions.get(rx).fills == 0 and shelf(ml, lot).held == 20
+    assert [a.serials for a in ml.regulator.batches.alarms()] == [("FAKE0001",)]
+
+
+def test_a_copied_serial_raises_an_alarm_and_nothing_of_the_call_is_dispensed(world, ml, lot, rx, patient):
+    ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN07"))
+    second = ml.doctor.prescriptions.issue(patient, GTIN, quantity_per_fill=3, valid_until=world.chain.now() + DAY).id
+    fill = ml.pharmacy.prescriptions.fill(second, lot.batch_id, units(lot, "SN08", "SN07", "SN09"))
+    assert not fill.filled
+    assert (fill.alarm.reason, fill.alarm.serials) == (Suspicion.ALREADY_DISPENSED, ("SN07",))
+    assert not any(ml.outsider.batches.is_dispensed(lot.batch_id, i) for i in (8, 9))
+    assert (shelf(ml, lot).held, shelf(ml, lot).dispensed) == (19, 1)
+    assert ml.outsider.prescriptions.get(second).fills == 0
+    assert ml.pharmacy.prescriptions.fill(second, lot.batch_id, units(lot, "SN08", "SN09")).filled
+
+
+def test_a_serial_twice_in_one_call_raises_an_alarm(ml, lot, rx):
+    proof = lot.multiproof(["SN04"])
+    twice = MultiProof([lot.unit("SN04"), lot.unit("SN04")], proof.proof, [False] * len(proof.flags) + [True])
+    # Whether or not such a multiproof passes, nothing is dispensed and an alarm is on chain.
+    fill = ml.pharmacy.prescriptions.fill(rx, lot.batch_id, twice)
+    assert not fill.filled and fill.alarm is not None
+    assert not ml.outsider.batches.is_dispensed(lot.batch_id, 4) and shelf(ml, lot).dispensed == 0
+
+
+def test_custody_history_shows_dispensing_and_alarms(ml, actors, lot, rx):
+    ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN01"))
+    ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN01"))
+    steps = ml.outsider.batches.history(lot.batch_id)
+    assert [s.step for s in steps] == ["commissioning", "shipping", "receiving", "dispensing", "suspect"]
+    assert steps[3].serials == ("SN01",) and steps[3].actor == actors.pharmacy.address
+    assert steps[4].reason_code == Suspicion.ALREADY_DISPENSED
+
+
+# ─── Cancelling ─────────────────────────────────────────────────────────────────────────────
+
+
+def test_only_the_prescriber_cancels_an_active_prescription_once(ml, actors, lot, rx):
+    for caller in ("nurse", "patient", "pharmacy", "regulator"):
+        with pytest.raises(errors.NotPrescriber):
+            getattr(ml, caller).prescriptions.cancel(rx)
+    receipt = ml.doctor.prescriptions.cancel(rx, 4)
+    (event,) = events(ml.outsider.prescriptions, receipt, "PrescriptionCancelled")
+    assert (event["prescriber"], event["reasonCode"]) == (actors.doctor.address, 4)
+    assert ml.outsider.prescriptions.get(rx).status is PrescriptionStatus.CANCELLED
+    with pytest.raises(errors.PrescriptionStatusInvalid):
+        ml.doctor.prescriptions.cancel(rx)
+    with pytest.raises(errors.PrescriptionStatusInvalid):
+        ml.doctor.prescriptions.cancel(rx + 1)
+
+
+# ─── Pack checks and wiring ─────────────────────────────────────────────────────────────────
+
+
+def test_a_pack_check_answers_like_the_verification_router(world, ml, lot, rx):
+    from medledger.client.batches import expiry_date
+    from medledger.types import PackVerdict
+
+    check = ml.outsider.batches.check_pack
+    batch = ml.outsider.batches.get(lot.batch_id)
+    printed = expiry_date(batch.expires_on)
+    unit, proof = lot.unit("SN02"), lot.proof("SN02")
+    assert check(GTIN, "L1", unit, proof, expiry=printed).verdict is PackVerdict.VERIFIED
+    assert check(GTIN, "L1", unit, proof, expiry=printed.replace(day=1 + printed.day % 27)).verdict is PackVerdict.WRONG_EXPIRY
+    now = world.chain.now()
+    ml.spare.batches.register(GTIN, "L9", quantity=1, manufactured_on=now - DAY, expires_on=now + DAY,
+                              serial_root=b"\x01" * 32)  # fmt: skip
+    wrong = check(GTIN, "L9", unit, proof)
+    assert wrong.verdict is PackVerdict.WRONG_LOT and wrong.proven_in == lot.batch_id
+    assert check(GTIN, "L1", Unit(2, "NOPE"), proof).verdict is PackVerdict.NO_MATCH
+    ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN02"))
+    assert check(GTIN, "L1", unit, proof).verdict is PackVerdict.ALREADY_DISPENSED
+
+
+def test_a_prescription_registry_must_be_the_one_its_batch_registry_names(world, ml):
+    from medledger.toolchain import load_artifact
+
+    artifact = load_artifact("PrescriptionRegistry")
+    factory = world.chain.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+    data = factory.constructor(ml.admin.batches.address, ml.admin.patients.address).build_transaction(
+        {"from": world.actors.admin.address, "gas": 1, "gasPrice": 0, "nonce": 0})["data"]  # fmt: skip
+    with pytest.raises(errors.BatchRegistryNotLinked):
+        try:
+            ml.admin.transactor.send_prepared({"data": data}, world.actors.admin)
+        except errors.MedLedgerError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise translate(exc) from None
