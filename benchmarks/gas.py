@@ -31,9 +31,11 @@ from rich.table import Table
 
 from medledger import chain as chainmod
 from medledger.client import MedLedger
+from medledger.client.batches import batch_id
 from medledger.client.records import content_hash
 from medledger.deploy import deploy_suite
 from medledger.identity import identity_commitment, public_key
+from medledger.serials import SerialTree
 from medledger.transactions import Receipt
 from medledger.types import InstitutionKind
 
@@ -176,9 +178,10 @@ def run() -> list[Measurement]:
         maker = admin.using(maker_account)
         measure("register product", lambda: maker.products.register("09506000134352", b"\x55" * 32))
         registered = []
+        tree = SerialTree(batch_id("09506000134352", "LOT-2026-11"), [f"BENCH{n:07d}" for n in range(10_000)])
         measure("register batch", lambda: registered.append(maker.batches.register(
             "09506000134352", "LOT-2026-11", quantity=10_000, manufactured_on=FIXED_START, expires_on=FIXED_END,
-            serial_root=b"\x5e" * 32, document_hash=b"\x42" * 32)) or registered[-1].receipt)  # fmt: skip
+            serial_root=tree.root, document_hash=b"\x42" * 32)) or registered[-1].receipt)  # fmt: skip
         batch = registered[-1].id
         distributor = a[9]
         admin.consortium.accredit(distributor.address, InstitutionKind.DISTRIBUTOR, b"\x66" * 32)
@@ -189,6 +192,33 @@ def run() -> list[Measurement]:
         measure("ship again (recipient already holds)", lambda: shipped.append(
             maker.batches.ship(batch, distributor.address, 1_000)) or shipped[-1].receipt)  # fmt: skip
         measure("cancel shipment", lambda: maker.batches.cancel(shipped[-1].shipment))
+
+        # Prescriptions, filled by dispensing serialised units (proofs in a 10,000-unit tree).
+        pharmacy = admin.using(outsider)
+        admin.consortium.accredit(outsider.address, InstitutionKind.PHARMACY, b"\x77" * 32)
+        to_pharmacy = admin.using(distributor).batches.ship(batch, outsider.address, 100)
+        pharmacy.batches.receive(to_pharmacy.shipment)
+        prescriber = admin.using(doctor)
+        # A prescription lasts at most a year, so its end follows the clock; every byte of it is
+        # kept non-zero so its calldata cost does not move between runs.
+        rx_end = (chain.now() + 100 * 24 * 3600) | 0x01010101
+        issued = []
+        measure("issue prescription", lambda: issued.append(prescriber.prescriptions.issue(
+            patient.address, "09506000134352", quantity_per_fill=1, refills=1, valid_until=rx_end,
+            document_hash=b"\x42" * 32)) or issued[-1].receipt)  # fmt: skip
+        serials = tree.serials
+        measure("fill, dispensing 1 unit (first of its bitmap word)", lambda: pharmacy.prescriptions.fill(
+            issued[-1].id, batch, tree.multiproof(serials[:1])).receipt, 120_000)  # fmt: skip
+        measure("fill, dispensing 1 unit", lambda: pharmacy.prescriptions.fill(
+            issued[-1].id, batch, tree.multiproof(serials[1:2])).receipt, 120_000)  # fmt: skip
+        ten = prescriber.prescriptions.issue(patient.address, "09506000134352", quantity_per_fill=10,
+                                             valid_until=rx_end).id  # fmt: skip
+        measure("fill, dispensing 10 units of a case (multiproof)", lambda: pharmacy.prescriptions.fill(
+            ten, batch, tree.multiproof(serials[2:12])).receipt)  # fmt: skip
+        scattered = prescriber.prescriptions.issue(patient.address, "09506000134352", quantity_per_fill=10,
+                                                   valid_until=rx_end).id  # fmt: skip
+        measure("fill, dispensing 10 scattered units (multiproof)", lambda: pharmacy.prescriptions.fill(
+            scattered, batch, tree.multiproof(serials[100:1100:100])).receipt)  # fmt: skip
         measure("quarantine batch", lambda: maker.batches.quarantine(batch, 2))
         measure("release batch", lambda: maker.batches.release(batch))
         measure("recall batch", lambda: admin.using(regulator).batches.recall(batch, 7))

@@ -299,10 +299,7 @@ contract BatchRegistry is IBatchRegistry {
         _requireMovable(id);
         Batch storage stored = _batches[id];
         if (stored.gtin != gtin) revert WrongProduct(id, gtin);
-        Institution memory member = _consortium.institution(pharmacy);
-        if (member.status != InstitutionStatus.Active || member.kind != InstitutionKind.Pharmacy) {
-            revert NotActivePharmacy(pharmacy);
-        }
+        if (!_consortium.isMember(pharmacy, InstitutionKind.Pharmacy)) revert NotActivePharmacy(pharmacy);
         if (count == 0) revert ZeroQuantity();
         uint64 held = _holdings[id][pharmacy].held;
         if (held < count) revert InsufficientStock(id, pharmacy, held, uint64(count));
@@ -353,6 +350,10 @@ contract BatchRegistry is IBatchRegistry {
         bool[] calldata proofFlags
     ) private pure returns (bool) {
         if (root == 0 || units.length == 0) return false;
+        // One unit with a plain proof (no flags) skips the multiproof's bookkeeping.
+        if (units.length == 1 && proofFlags.length == 0) {
+            return MerkleProof.verifyCalldata(proof, root, _unitLeaf(id, units[0]));
+        }
         bytes32[] memory leaves = new bytes32[](units.length);
         for (uint256 i; i < units.length; ++i) {
             leaves[i] = _unitLeaf(id, units[i]);

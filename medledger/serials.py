@@ -3,9 +3,10 @@
 A unit is its place in the manufacturer's serial list (``index``, from 0) and its serial. Leaves are
 ``keccak256(bytes.concat(keccak256(abi.encode(batchId, index, serial))))`` with the serial as
 left-aligned ``bytes20`` (GS1 serials have at most 20 characters); the index keys the batch's
-dispensed bitmap on chain. The tree is built like
-OpenZeppelin's StandardMerkleTree (leaves sorted, complete binary tree in an array, pairs hashed
-in sorted order), so its proofs and multiproofs verify with OpenZeppelin's ``MerkleProof`` on chain.
+dispensed bitmap on chain. The tree is built like OpenZeppelin's StandardMerkleTree with
+``sortLeaves: false`` (leaves in list order, complete binary tree in an array, pairs hashed in
+sorted order), so its proofs and multiproofs verify with OpenZeppelin's ``MerkleProof`` on chain,
+and the consecutive packs of a case need only a short multiproof.
 """
 
 from __future__ import annotations
@@ -87,7 +88,9 @@ class SerialTree:
             raise InvalidInput("the serials are not distinct")
         self._listed = listed
         self._units = {serial: Unit(index, serial) for index, serial in enumerate(listed)}
-        hashed = sorted(((leaf(self.batch_id, self._units[s]), s) for s in listed), key=lambda item: item[0])
+        # Leaves stay in the manufacturer's order (OpenZeppelin's `sortLeaves: false`), so the
+        # consecutive packs of a case are neighbours and share almost all of a multiproof.
+        hashed = [(leaf(self.batch_id, self._units[s]), s) for s in listed]
         size = 2 * len(hashed) - 1
         self._tree: list[bytes] = [b""] * size
         self._position: dict[str, int] = {}
@@ -125,11 +128,18 @@ class SerialTree:
         return path
 
     def multiproof(self, serials: Iterable[str]) -> MultiProof:
-        """One proof for several units; ``serials`` of the result is the order the contract needs."""
+        """One proof for several units; ``units`` of the result is the order the contract needs.
+
+        For a single unit it is the unit's plain proof with no flags, which the contracts check
+        with the cheaper single-leaf path.
+        """
         indices = sorted({self._node(s) for s in serials}, reverse=True)
         if not indices:
             raise InvalidInput("a multiproof needs at least one serial")
-        by_index = {i: s for s, i in self._position.items()}
+        by_node = {i: s for s, i in self._position.items()}
+        if len(indices) == 1:
+            serial = by_node[indices[0]]
+            return MultiProof([self._units[serial]], self.proof(serial), [])
         stack, proof, flags = list(indices), [], []
         while stack and stack[0] > 0:
             index = stack.pop(0)
@@ -141,7 +151,7 @@ class SerialTree:
                 flags.append(False)
                 proof.append(self._tree[sibling])
             stack.append((index - 1) // 2)
-        return MultiProof([self._units[by_index[i]] for i in indices], proof, flags)
+        return MultiProof([self._units[by_node[i]] for i in indices], proof, flags)
 
     def to_json(self) -> str:
         """The proofs file: batch, root, the serials in order, and every unit with its proof (so a

@@ -168,7 +168,8 @@ interface IBatchRegistry {
     /// @notice Dispenses `units` of batch `batchId` from `pharmacy`'s shelf, for a prescription of
     /// product `gtin`. Only the PrescriptionRegistry calls it, within a fill.
     /// @param units the units in the order the multiproof expects (see `medledger.serials`)
-    /// @param proof, proofFlags an OpenZeppelin multiproof of `units` in the batch's serial tree
+    /// @param proof, proofFlags an OpenZeppelin multiproof of `units` in the batch's serial tree;
+    /// for a single unit, its plain proof with no flags
     /// @return dispensed true when the units were dispensed; false when a counterfeit alarm was
     /// raised instead (`CounterfeitSuspected`), in which case nothing changed but the alarm
     function dispense(
@@ -208,7 +209,8 @@ interface IBatchRegistry {
         returns (UnitValidity);
 
     /// @notice Whether all `units` belong to batch `batchId`, by one OpenZeppelin multiproof
-    /// (`units` in the order the proof expects: see `medledger.serials`).
+    /// (`units` in the order the proof expects: see `medledger.serials`), or by the plain proof of
+    /// a single unit with no flags.
     function areUnitsInBatch(bytes32 batchId, Unit[] calldata units, bytes32[] calldata proof, bool[] calldata proofFlags)
         external
         view

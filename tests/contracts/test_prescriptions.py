@@ -267,7 +267,7 @@ def test_a_copied_serial_raises_an_alarm_and_nothing_of_the_call_is_dispensed(wo
 
 def test_a_serial_twice_in_one_call_raises_an_alarm(ml, lot, rx):
     proof = lot.multiproof(["SN04"])
-    twice = MultiProof([lot.unit("SN04"), lot.unit("SN04")], proof.proof, [False] * len(proof.flags) + [True])
+    twice = MultiProof([lot.unit("SN04"), lot.unit("SN04")], proof.proof, [False] * len(proof.proof) + [True])
     # Whether or not such a multiproof passes, nothing is dispensed and an alarm is on chain.
     fill = ml.pharmacy.prescriptions.fill(rx, lot.batch_id, twice)
     assert not fill.filled and fill.alarm is not None
