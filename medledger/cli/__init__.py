@@ -15,6 +15,7 @@ from medledger.cli.access import access
 from medledger.cli.consent import consent
 from medledger.cli.consortium import consortium
 from medledger.cli.credential import credential
+from medledger.cli.dispensing import rx, serials, unit
 from medledger.cli.institution import institution
 from medledger.cli.key import key
 from medledger.cli.medicine import batch, product
@@ -71,6 +72,9 @@ cli.add_command(record)
 cli.add_command(access)
 cli.add_command(product)
 cli.add_command(batch)
+cli.add_command(serials)
+cli.add_command(unit)
+cli.add_command(rx)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from web3.logs import DISCARD
 from medledger.client.base import SubClient, bytes32, checksum, uint
 from medledger.client.batches import Alarm, serial_text
 from medledger.client.products import parse_gtin
+from medledger.errors import InvalidInput
 from medledger.serials import MultiProof
 from medledger.transactions import Receipt
 from medledger.types import PrescriptionStatus, PrescriptionValidity, Suspicion
@@ -155,6 +156,13 @@ class PrescriptionsClient(SubClient):
         """The patient's prescriptions, oldest first, as they stand now."""
         logs = self._events("PrescriptionIssued", {"patient": checksum(patient, "patient")}, from_block)
         return [self.get(int(log["args"]["id"])) for log in logs]
+
+    def issued_at(self, prescription_id: int) -> int:
+        """When the prescription was issued (its block's time)."""
+        logs = self._events("PrescriptionIssued", {"id": uint(prescription_id, 256, "prescription id")})
+        if not logs:
+            raise InvalidInput(f"no prescription {prescription_id} was ever issued")
+        return self.block_time(int(logs[0]["blockNumber"]))
 
     def by_prescriber(self, prescriber: str, from_block: int = 0) -> list[Prescription]:
         logs = self._events("PrescriptionIssued", {"prescriber": checksum(prescriber, "prescriber")}, from_block)

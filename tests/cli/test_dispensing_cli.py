@@ -1,0 +1,101 @@
+"""``medledger serials``, ``unit`` and ``rx`` against a persistent node: a pharmacist's day.
+
+Accounts: 5 is the manufacturer, 8 a pharmacy, 4 the licensed doctor, 7 the patient, 3 a hospital.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from medledger.client.batches import expiry_date
+from tests.cli.conftest import DOCTOR, GUARDIAN, OUTSIDER, PATIENT, assert_user_error, run, run_json
+
+GTIN = "09506000134352"
+PHARMACY = GUARDIAN
+
+
+@pytest.fixture(scope="module")
+def stocked(deployed, tmp_path_factory):
+    """Serials for lot RX-1 (12 packs), the batch registered with their root, 10 packs at the pharmacy,
+    the patient registered; returns (env, proofs file, serials in order, batch id)."""
+    env = deployed
+    proofs = tmp_path_factory.mktemp("serials") / "rx-1.json"
+    made = run_json(env, "serials", "generate", "--gtin", GTIN, "--lot", "RX-1", "--count", "12", "--out", str(proofs))
+    assert made["units"] == 12 and proofs.is_file()
+    run_json(env, "institution", "accredit", OUTSIDER, "--kind", "manufacturer")
+    run_json(env, "institution", "accredit", PHARMACY, "--kind", "pharmacy")
+    run_json(env, "credential", "issue", OUTSIDER, "--kind", "accreditation", "--days", "365", "--account", "2")
+    run_json(env, "product", "register", GTIN, "--account", "5")
+    batch = run_json(env, "batch", "register", "--gtin", GTIN, "--lot", "RX-1", "--quantity", "12",
+                     "--expires", "2031-01-01", "--serial-root", made["serial_root"], "--account", "5")["batch_id"]  # fmt: skip
+    assert batch == made["batch_id"]
+    shipped = run_json(env, "batch", "ship", batch, "--to", PHARMACY, "--quantity", "10", "--account", "5")
+    run_json(env, "batch", "receive", shipped["shipment_id"], "--account", "8")
+    run_json(env, "patient", "register", "--commitment", "0x" + "ab" * 32, "--account", "7")
+    return env, proofs, json.loads(proofs.read_text())["serials"], batch
+
+
+def test_the_proofs_file_names_its_batch_and_each_unit(stocked):
+    env, proofs, serials, batch = stocked
+    shown = run_json(env, "serials", "show", str(proofs), "--serial", serials[4])
+    assert (shown["batch_id"], shown["units"], shown["index"], shown["lot"]) == (batch, 12, 4, "RX-1")
+    code, _, err = run(env, "serials", "generate", "--gtin", GTIN, "--lot", "RX-1", "--count", "3", "--out", str(proofs))
+    assert code == 2 and "never overwritten" in err and "Traceback" not in err
+
+
+def test_a_pharmacist_verifies_a_pack_in_hand(stocked):
+    env, proofs, serials, batch = stocked
+    checked = run_json(env, "unit", "verify", "--proofs", str(proofs), "--serial", serials[0])
+    assert checked["verified"] and checked["result"] == "verified" and checked["batch_id"] == batch
+    printed = expiry_date(int(__import__("datetime").datetime(2031, 1, 1, tzinfo=__import__("datetime").timezone.utc).timestamp()))
+    element = f"(01){GTIN}(17){printed:%y%m%d}(10)RX-1(21){serials[0]}"
+    assert run_json(env, "unit", "verify", "--proofs", str(proofs), "--pack", element)["result"] == "verified"
+    wrong_expiry = f"(01){GTIN}(17)300101(10)RX-1(21){serials[0]}"
+    code, out, _ = run(env, "unit", "verify", "--proofs", str(proofs), "--pack", wrong_expiry, "--json")
+    assert code == 3 and json.loads(out)["result"] == "wrong_expiry"
+    code, out, _ = run(env, "unit", "verify", "--proofs", str(proofs), "--serial", "NOTMADE1", "--json")
+    assert code == 3 and json.loads(out)["result"] == "no_match"
+    assert_user_error(*run(env, "unit", "verify", "--proofs", str(proofs), "--pack", "(01)123"), "element string")
+
+
+def test_prescribe_fill_and_catch_a_copied_serial(stocked):
+    env, proofs, serials, batch = stocked
+    first = run_json(env, "rx", "issue", "--patient", PATIENT, "--gtin", GTIN, "--quantity", "2", "--refills", "1",
+                     "--days", "30", "--account", "4")  # fmt: skip
+    assert (first["prescriber"], first["fills_left"], first["fillable"]) == (DOCTOR, 2, "fillable")
+    assert_user_error(*run(env, "rx", "issue", "--patient", PATIENT, "--gtin", GTIN, "--quantity", "1", "--days", "9",
+                           "--account", "9"), "NotLicensedPrescriber")  # fmt: skip
+    rx = str(first["id"])
+    assert_user_error(*run(env, "rx", "fill", rx, "--proofs", str(proofs), "--serial", serials[1], "--account", "3"),
+                      "NotActivePharmacy")  # fmt: skip
+    filled = run_json(env, "rx", "fill", rx, "--proofs", str(proofs), "--serial", serials[1], "--serial", serials[2],
+                      "--account", "8")  # fmt: skip
+    assert filled["filled"] and sorted(filled["units"]) == sorted(serials[1:3])
+    code, out, _ = run(env, "unit", "verify", "--proofs", str(proofs), "--serial", serials[1], "--json")
+    assert code == 3 and json.loads(out)["result"] == "already_dispensed"
+
+    code, out, err = run(env, "unit", "dispense", "--rx", rx, "--proofs", str(proofs), "--serial", serials[1],
+                         "--account", "8", "--json")  # fmt: skip
+    alarm = json.loads(out)
+    assert code == 3 and alarm["alarm"] == "already_dispensed" and alarm["serials"] == [serials[1]], err
+    code, out, _ = run(env, "rx", "fill", rx, "--proofs", str(proofs), "--serial", "FAKE0001", "--account", "8", "--json")
+    assert code == 3 and json.loads(out)["alarm"] == "unit_not_in_batch"
+    shown = run_json(env, "rx", "show", rx)
+    assert (shown["fills"], shown["dispensed"], len(shown["fill_history"])) == (1, 2, 1)
+    steps = [row["step"] for row in run_json(env, "batch", "history", batch)]
+    assert steps[-3:] == ["dispensing", "suspect", "suspect"]
+
+
+def test_the_patient_sees_and_the_prescriber_cancels(stocked):
+    env, proofs, serials, _ = stocked
+    issued = run_json(env, "rx", "issue", "--patient", PATIENT, "--gtin", GTIN, "--quantity", "1", "--days", "5",
+                      "--account", "4")  # fmt: skip
+    rx = str(issued["id"])
+    assert rx in [str(p["id"]) for p in run_json(env, "rx", "list", "--patient", PATIENT, "--account", "7")]
+    assert_user_error(*run(env, "rx", "cancel", rx, "--account", "7"), "NotPrescriber")
+    assert run_json(env, "rx", "cancel", rx, "--reason", "2", "--account", "4")["status"] == "cancelled"
+    assert_user_error(*run(env, "rx", "fill", rx, "--proofs", str(proofs), "--serial", serials[5], "--account", "8"),
+                      "PrescriptionNotFillable")  # fmt: skip
+    assert_user_error(*run(env, "rx", "show", "999"), "no prescription 999")
