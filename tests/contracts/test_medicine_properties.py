@@ -1,0 +1,340 @@
+"""Property tests of custody, dispensing and prescriptions, against a Python model of one batch.
+
+Invariants guarded, at every step of random ship / receive / cancel / fill / recall / quarantine /
+release / prescribe / cancel-prescription sequences:
+
+* Quantities are conserved: made = held + in transit + dispensed, summed over holders, and every
+  holder's three counts match the model.
+* A recalled batch never moves: no shipment, receipt or dispensing goes through after a recall.
+* No serial is dispensed twice: the dispensed bitmap is exactly the model's set, and a copied or
+  unknown serial raises a counterfeit alarm that changes nothing else.
+* No prescription is over-filled: fills ≤ 1 + refills and units ≤ quantity per fill × fills.
+* No call by a wrong role, or in a wrong state, changes anything: it raises the typed error the
+  model predicts and no block is mined.
+
+One embedded chain for the module; each example runs inside a snapshot. A batch of 12 packs keeps
+the invariants' reads cheap while still running out of stock and refills.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+
+import eth_tester  # noqa: F401  (imported before Hypothesis runs: py-evm raises the recursion limit)
+import pytest
+from hypothesis import event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from medledger import errors
+from medledger.chain import embedded
+from medledger.client.batches import Shipment, batch_id
+from medledger.deploy import deploy_suite
+from medledger.identity import identity_commitment, public_key
+from medledger.serials import MultiProof, SerialTree, Unit
+from medledger.types import BatchStatus, InstitutionKind, Suspicion
+from tests.helpers import World
+
+DAY = 24 * 3600
+GTIN = "09506000134352"
+NAMES = ("admin", "regulator", "authority", "maker", "distributor", "pharmacy", "hospital", "doctor", "patient", "outsider")
+KINDS = {"maker": InstitutionKind.MANUFACTURER, "distributor": InstitutionKind.DISTRIBUTOR,
+         "pharmacy": InstitutionKind.PHARMACY, "hospital": InstitutionKind.HOSPITAL}  # fmt: skip
+HOLDERS = ("maker", "distributor", "pharmacy", "hospital")
+MADE = 12
+SERIALS = [f"P{n:03d}" for n in range(MADE)]
+TREE_LOT = "PROP-1"
+
+
+@cache
+def world() -> tuple[World, SerialTree]:
+    """Members of every kind, a licensed doctor, a registered patient and one batch of 16 units."""
+    chain = embedded()
+    signers = dict(zip(NAMES, chain.accounts, strict=True))
+    w = World(chain, deploy_suite(chain, signers["admin"]), signers)
+    ml = w.ledgers()
+    ml["admin"].consortium.add_regulator(w.address("regulator"))
+    ml["admin"].consortium.add_licensing_authority(w.address("authority"))
+    for name, kind in KINDS.items():
+        ml["admin"].consortium.accredit(w.address(name), kind)
+    now = chain.now()
+    for name, kind in (("maker", "accreditation"), ("doctor", "licence")):
+        ml["authority"].credentials.issue(w.address(name), kind, valid_from=now - 1, valid_until=now + 3 * 365 * DAY)
+    ml["patient"].patients.register(identity_commitment({"name": "prop"}, b"\x01" * 32), public_key(b"\x02" * 32))
+    ml["maker"].products.register(GTIN)
+    tree = SerialTree(batch_id(GTIN, TREE_LOT), SERIALS)
+    ml["maker"].batches.register(GTIN, TREE_LOT, quantity=MADE, manufactured_on=now - DAY, expires_on=now + 365 * DAY,
+                                 serial_root=tree.root)  # fmt: skip
+    return w, tree
+
+
+@dataclass
+class Holding:
+    held: int = 0
+    in_transit: int = 0
+    dispensed: int = 0
+
+
+@dataclass
+class Rx:
+    per_fill: int
+    refills: int
+    fills: int = 0
+    units: int = 0
+    cancelled: bool = False
+
+
+@dataclass
+class Model:
+    holdings: dict[str, Holding] = field(default_factory=lambda: {h: Holding() for h in HOLDERS})
+    in_transit: list[tuple[Shipment, str, str]] = field(default_factory=list)  # shipment, from, to
+    settled: list[tuple[Shipment, str, str]] = field(default_factory=list)  # received or cancelled
+    dispensed: set[int] = field(default_factory=set)
+    status: BatchStatus = BatchStatus.ACTIVE
+    prescriptions: dict[int, Rx] = field(default_factory=dict)
+    alarms: int = 0
+
+
+callers = st.sampled_from(("maker", "distributor", "pharmacy", "hospital", "outsider", "regulator"))
+
+
+class MedicineLifecycle(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.world, self.tree = world()
+        self.chain = self.world.chain
+        self.snapshot = self.chain.snapshot()
+        self.ml = self.world.ledgers()
+        self.batch = self.tree.batch_id
+        self.model = Model()
+        self.model.holdings["maker"].held = MADE
+        self.presented: set[int] = set()  # unit indices some fill named, checked at every step
+
+    def teardown(self) -> None:
+        try:
+            # Read once per run, as they are slow here: every alarm the model expects is on chain
+            # and no other, and the whole dispensed bitmap is the model's set.
+            viewer = self.ml["outsider"].batches
+            assert len(viewer.alarms(self.batch)) == self.model.alarms
+            assert {i for i in range(MADE) if viewer.is_dispensed(self.batch, i)} == self.model.dispensed
+        finally:
+            self.chain.revert(self.snapshot)
+
+    def attempt(self, error: type[errors.ContractError] | None, send: Callable[[], object]) -> object:
+        if error is None:
+            return send()
+        block = self.chain.w3.eth.get_block("latest")["hash"]
+        with pytest.raises(errors.ContractError) as raised:
+            send()
+        assert type(raised.value) is error, raised.value
+        assert self.chain.w3.eth.get_block("latest")["hash"] == block
+        return None
+
+    def movable(self) -> bool:
+        return self.model.status is BatchStatus.ACTIVE
+
+    # ─── Custody ─────────────────────────────────────────────────────────────────────────
+
+    @initialize(stock=st.integers(4, 10), per_fill=st.integers(1, 3), refills=st.integers(0, 2))
+    def stocked_pharmacy_and_a_first_fill(self, stock: int, per_fill: int, refills: int) -> None:
+        """Every run starts with packs on the pharmacy's shelf and a prescription filled once, so
+        refills, copied serials and alarms come up in every run, not only after lucky steps."""
+        self.ship("maker", "pharmacy", stock)
+        self.receive(0, True, "outsider", False)
+        self.prescribe(per_fill, refills)
+        self.fill(1, "pharmacy", list(range(per_fill)), False)
+
+    @rule(by=callers, to=st.sampled_from(("distributor", "pharmacy", "hospital", "maker", "outsider")),
+          quantity=st.integers(0, MADE + 1))  # fmt: skip
+    def ship(self, by: str, to: str, quantity: int) -> None:
+        m = self.model
+        error: type[errors.ContractError] | None = None
+        if not self.movable():
+            error = errors.BatchNotMovable
+        elif quantity == 0:
+            error = errors.ZeroQuantity
+        elif by not in HOLDERS:
+            error = errors.NotActiveSupplier
+        elif by not in ("maker", "distributor") or to not in ("distributor", "pharmacy", "hospital") or to == by:
+            error = errors.RecipientNotAllowed
+        elif m.holdings[by].held < quantity:
+            error = errors.InsufficientStock
+        shipped = self.attempt(error, lambda: self.ml[by].batches.ship(self.batch, self.world.address(to), quantity))
+        if shipped is not None:
+            event("shipped")
+            m.holdings[by].held -= quantity
+            m.holdings[by].in_transit += quantity
+            m.in_transit.append((shipped.shipment, by, to))  # type: ignore[attr-defined]
+
+    @rule(pick=st.integers(0, 20), as_recipient=st.booleans(), stranger=callers, settled=st.booleans())
+    def receive(self, pick: int, as_recipient: bool, stranger: str, settled: bool) -> None:
+        m = self.model
+        pool = m.settled if settled and m.settled else m.in_transit
+        if not pool:
+            return
+        shipment, sender, recipient = pool[pick % len(pool)]
+        by = recipient if as_recipient else stranger
+        error: type[errors.ContractError] | None = None
+        if pool is m.settled:
+            error = errors.ShipmentNotInTransit
+        elif by != recipient:
+            error = errors.NotShipmentParty
+        elif not self.movable():
+            error = errors.BatchNotMovable
+        if self.attempt(error, lambda: self.ml[by].batches.receive(shipment)) is not None:
+            event("received")
+            m.holdings[sender].in_transit -= shipment.quantity
+            m.holdings[recipient].held += shipment.quantity
+            m.in_transit.remove((shipment, sender, recipient))
+            m.settled.append((shipment, sender, recipient))
+
+    @precondition(lambda self: bool(self.model.in_transit))
+    @rule(pick=st.integers(0, 20), as_sender=st.booleans(), stranger=callers)
+    def cancel(self, pick: int, as_sender: bool, stranger: str) -> None:
+        m = self.model
+        if not m.in_transit:
+            return
+        shipment, sender, recipient = m.in_transit[pick % len(m.in_transit)]
+        by = sender if as_sender else stranger
+        error = None if by == sender else errors.NotShipmentParty
+        if self.attempt(error, lambda: self.ml[by].batches.cancel(shipment)) is not None:
+            event("cancelled (any batch status)")
+            m.holdings[sender].in_transit -= shipment.quantity
+            m.holdings[sender].held += shipment.quantity
+            m.in_transit.remove((shipment, sender, recipient))
+            m.settled.append((shipment, sender, recipient))
+
+    # ─── Prescriptions and dispensing ────────────────────────────────────────────────────
+
+    @rule(per_fill=st.integers(1, 3), refills=st.integers(0, 2))
+    def prescribe(self, per_fill: int, refills: int) -> None:
+        issued = self.ml["doctor"].prescriptions.issue(self.world.address("patient"), GTIN, quantity_per_fill=per_fill,
+                                                       refills=refills, valid_until=self.chain.now() + 300 * DAY)  # fmt: skip
+        self.model.prescriptions[issued.id] = Rx(per_fill, refills)
+
+    @rule(pick=st.integers(0, 20), by_prescriber=st.booleans())
+    def cancel_prescription(self, pick: int, by_prescriber: bool) -> None:
+        if not self.model.prescriptions:
+            return
+        number = sorted(self.model.prescriptions)[pick % len(self.model.prescriptions)]
+        rx = self.model.prescriptions[number]
+        by = "doctor" if by_prescriber else "pharmacy"
+        error = errors.NotPrescriber if by != "doctor" else errors.PrescriptionStatusInvalid if rx.cancelled else None
+        if self.attempt(error, lambda: self.ml[by].prescriptions.cancel(number)) is not None:
+            rx.cancelled = True
+
+    @rule(pick=st.integers(0, 20), by=st.sampled_from(("pharmacy",) * 5 + ("hospital",)),
+          fake=st.sampled_from((False,) * 5 + (True,)), data=st.data())
+    def dispense(self, pick: int, by: str, fake: bool, data: st.DataObject) -> None:
+        """Fill a prescription, mostly with a quantity it allows, sometimes with too many or none."""
+        fillable = [n for n, rx in sorted(self.model.prescriptions.items()) if not rx.cancelled and rx.fills <= rx.refills]
+        number = fillable[pick % len(fillable)] if fillable and pick % 8 else pick
+        per_fill = self.model.prescriptions[number].per_fill if number in self.model.prescriptions else 1
+        size = data.draw(st.one_of(*[st.integers(1, per_fill)] * 3, st.integers(0, per_fill + 2)))
+        indices = data.draw(st.lists(st.integers(0, MADE - 1), min_size=size, max_size=size, unique=True))
+        self.fill(number, by, indices, fake)
+
+    def fill(self, number: int, by: str, indices: list[int], fake: bool) -> None:
+        m = self.model
+        rx = m.prescriptions.get(number, Rx(0, 0, cancelled=True))  # an unknown id is never fillable
+        self.presented.update(indices)
+        if indices:
+            units = self.tree.multiproof([SERIALS[i] for i in indices])
+            if fake:  # a serial the manufacturer never made, at a real unit's place
+                first = units.units[0]
+                units = MultiProof([Unit(first.index, "FAKE" + first.serial)] + units.units[1:], units.proof, units.flags)
+        else:
+            units = MultiProof([], [], [])
+        error: type[errors.ContractError] | None = None
+        if rx.cancelled or rx.fills > rx.refills:
+            error = errors.PrescriptionNotFillable
+        elif not 1 <= len(indices) <= rx.per_fill:
+            error = errors.FillQuantityInvalid
+        elif not self.movable():
+            error = errors.BatchNotMovable
+        elif by != "pharmacy":
+            error = errors.NotActivePharmacy
+        elif m.holdings["pharmacy"].held < len(indices):
+            error = errors.InsufficientStock
+        result = self.attempt(error, lambda: self.ml[by].prescriptions.fill(number, self.batch, units))
+        if result is None:
+            event(f"fill refused: {error.__name__ if error else '?'}")
+            return
+        copied = any(i in m.dispensed for i in indices)
+        if fake or copied:
+            event("counterfeit alarm")
+            assert not result.filled and result.alarm is not None  # type: ignore[attr-defined]
+            expected = Suspicion.UNIT_NOT_IN_BATCH if fake else Suspicion.ALREADY_DISPENSED
+            assert result.alarm.reason is expected  # type: ignore[attr-defined]
+            m.alarms += 1
+            return
+        event("filled")
+        assert result.filled  # type: ignore[attr-defined]
+        m.dispensed.update(indices)
+        m.holdings["pharmacy"].held -= len(indices)
+        m.holdings["pharmacy"].dispensed += len(indices)
+        rx.fills += 1
+        rx.units += len(indices)
+
+    @precondition(lambda self: bool(self.model.dispensed and self.model.prescriptions))
+    @rule(pick=st.integers(0, 20), data=st.data())
+    def present_a_copied_serial(self, pick: int, data: st.DataObject) -> None:
+        """A second pack bearing the serial of a pack already dispensed: the classic counterfeit."""
+        copied = data.draw(st.sampled_from(sorted(self.model.dispensed)))
+        self.fill(sorted(self.model.prescriptions)[pick % len(self.model.prescriptions)], "pharmacy", [copied], False)
+
+    # ─── Holds ───────────────────────────────────────────────────────────────────────────
+
+    @rule(by=st.sampled_from(("maker", "regulator", "outsider", "pharmacy")),
+          action=st.sampled_from(("quarantine", "release", "recall", "quarantine", "release", "release")))  # fmt: skip
+    def hold(self, by: str, action: str) -> None:
+        m, status = self.model, self.model.status
+        error: type[errors.ContractError] | None = None
+        regulator = by == "regulator"
+        if by not in ("maker", "regulator"):
+            error = errors.NotManufacturerOrRegulator
+        elif action == "quarantine":
+            takeover = status is BatchStatus.QUARANTINED and regulator
+            if status is not BatchStatus.ACTIVE and not takeover:
+                error = errors.BatchStatusInvalid
+        elif action == "release":
+            if not (status is BatchStatus.QUARANTINED or (status is BatchStatus.QUARANTINED_BY_REGULATOR and regulator)):
+                error = errors.BatchStatusInvalid
+        elif status is BatchStatus.RECALLED:
+            error = errors.BatchStatusInvalid
+        args = (self.batch,) if action == "release" else (self.batch, 1)
+        if self.attempt(error, lambda: getattr(self.ml[by].batches, action)(*args)) is not None:
+            event(f"batch {action}")
+            m.status = {"quarantine": BatchStatus.QUARANTINED_BY_REGULATOR if regulator else BatchStatus.QUARANTINED,
+                        "release": BatchStatus.ACTIVE, "recall": BatchStatus.RECALLED}[action]  # fmt: skip
+
+    # ─── Invariants ──────────────────────────────────────────────────────────────────────
+
+    @invariant()
+    def quantities_are_conserved_and_match_the_model(self) -> None:
+        viewer = self.ml["outsider"].batches
+        total = 0
+        for name in HOLDERS:
+            chain = viewer.holding(self.batch, self.world.address(name))
+            expected = self.model.holdings[name]
+            assert (chain.held, chain.in_transit, chain.dispensed) == (expected.held, expected.in_transit, expected.dispensed)
+            total += chain.held + chain.in_transit + chain.dispensed
+        assert total == MADE
+        assert viewer.get(self.batch).status is self.model.status
+
+    @invariant()
+    def no_serial_is_dispensed_twice_and_no_prescription_over_filled(self) -> None:
+        viewer = self.ml["outsider"]
+        marked = {i for i in self.presented if viewer.batches.is_dispensed(self.batch, i)}
+        assert marked == self.model.dispensed & self.presented
+        assert sum(h.dispensed for h in self.model.holdings.values()) == len(self.model.dispensed)
+        for number, rx in self.model.prescriptions.items():
+            stored = viewer.prescriptions.get(number)
+            assert (stored.fills, stored.dispensed) == (rx.fills, rx.units)
+            assert stored.fills <= 1 + stored.refills and stored.dispensed <= stored.quantity_per_fill * stored.fills
+
+
+MedicineLifecycle.TestCase.settings = settings(max_examples=10, stateful_step_count=20, deadline=None)
+TestMedicineLifecycle = MedicineLifecycle.TestCase
