@@ -1,12 +1,25 @@
-"""Grants and break-glass sessions as HL7 FHIR R4 ``Consent`` resources.
+"""Grants and break-glass sessions as HL7 FHIR R4 ``Consent`` resources, prescriptions as
+``MedicationRequest`` resources.
 
-A hospital system reads consents in the format it already speaks. The mapping (DESIGN.md):
+A hospital system reads consents and prescriptions in the format it already speaks. Consent (DESIGN.md):
 scope patient-privacy; category LOINC 59284-0 (patient consent); patient and actor referenced
 by wallet as a CAIP-10 account id (``eip155:<chain>:<address>``), never by name; provision type
 permit with the grant's period; purpose from the v3 ActReason code of the grant's purpose
 (break-glass: ETREAT); class from the FHIR resource types of each category, code from medledger's
 category code system, and a security label for the sensitive categories; write permission as a
 nested provision with action ``correct``.
+
+MedicationRequest: id ``rx-<id>``; identifier the prescription's place on chain
+(``eip155:<chain>:<registry>/<id>``) and, when one was anchored, the hash of the prescription
+document; intent ``order``; the medicine as a GS1 GTIN-14 code; subject (patient) and requester
+(prescriber) by wallet, never by name; ``dispenseRequest`` with the quantity per fill in packs
+(UCUM annotation ``{pack}``: one unit is one serialised pack), ``numberOfRepeatsAllowed`` the
+refills (fills after the first, FHIR's "repeats") and ``validityPeriod`` from issue to expiry.
+The status is read at a given time, since the chain only stores ACTIVE or CANCELLED:
+cancelled → ``cancelled``; every fill made → ``completed`` (all the order asked for happened,
+even if it has expired since); expired with fills left → ``stopped`` (ended before all its
+fills; R4 has no "expired" status, and ``completed`` would claim fills that never happened);
+otherwise ``active``.
 
 Resources are validated with ``fhir.resources``' R4B models before they are returned: R4B's
 Consent is R4's (fhir.resources ships no separate R4 package since 7.0).
@@ -18,13 +31,16 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from fhir.resources.R4B.consent import Consent
+from fhir.resources.R4B.medicationrequest import MedicationRequest
 
+from medledger.client.products import format_gtin
 from medledger.errors import InvalidInput
-from medledger.types import Purpose, RecordCategory
+from medledger.types import PrescriptionStatus, Purpose, RecordCategory
 
 if TYPE_CHECKING:
     from medledger.client.access import BreakGlassSession
     from medledger.client.consent import Grant
+    from medledger.client.prescriptions import Prescription
 
 ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
@@ -36,6 +52,11 @@ LOINC = "http://loinc.org"
 #: medledger's code systems: record categories, and wallet identifiers (CAIP-10 account ids).
 CATEGORY_SYSTEM = "https://medledger.org/fhir/CodeSystem/record-category"
 WALLET_SYSTEM = "https://medledger.org/fhir/sid/wallet"
+#: Prescriptions by their place on chain, and prescription documents by their 32-byte hash (hex).
+PRESCRIPTION_SYSTEM = "https://medledger.org/fhir/sid/prescription"
+DOCUMENT_SYSTEM = "https://medledger.org/fhir/sid/document-hash"
+GTIN_SYSTEM = "https://www.gs1.org/gtin"
+UCUM = "http://unitsofmeasure.org"
 BREAK_GLASS_POLICY = "https://medledger.org/fhir/policy/break-glass"
 
 #: v3 ActReason purpose-of-use code of each purpose.
@@ -135,12 +156,20 @@ def _consent(
     return validate(resource)
 
 
+#: The FHIR models medledger exports, by resourceType.
+MODELS: dict[str, Any] = {"Consent": Consent, "MedicationRequest": MedicationRequest}
+
+
 def validate(resource: dict[str, Any]) -> dict[str, Any]:
-    """``resource`` checked against the FHIR Consent model; the JSON a FHIR server accepts."""
+    """``resource`` checked against the FHIR model of its resourceType; the JSON a FHIR server accepts."""
+    kind = resource.get("resourceType")
+    model_class = MODELS.get(str(kind))
+    if model_class is None:
+        raise InvalidInput(f"medledger exports no FHIR {kind} (only {', '.join(MODELS)})")
     try:
-        model = Consent.model_validate(resource)
+        model = model_class.model_validate(resource)
     except Exception as exc:  # noqa: BLE001 - pydantic's ValidationError, reported as our error
-        raise InvalidInput(f"not a valid FHIR Consent: {exc}") from None
+        raise InvalidInput(f"not a valid FHIR {kind}: {exc}") from None
     dumped: dict[str, Any] = model.model_dump(mode="json", exclude_none=True, by_alias=True)
     return dumped
 
@@ -179,3 +208,53 @@ def break_glass_consent(session: BreakGlassSession, chain_id: int, *, now: int) 
         rule={"policy": [{"uri": BREAK_GLASS_POLICY}]}, date_time=session.opened_at, performer=session.practitioner,
         resource_id=f"break-glass-{session.patient[2:10].lower()}-{session.practitioner[2:10].lower()}",
     )  # fmt: skip
+
+
+def prescription_status(prescription: Prescription, now: int) -> str:
+    """The FHIR medicationrequest-status of a prescription at ``now`` (see the module docstring)."""
+    if prescription.status is PrescriptionStatus.CANCELLED:
+        return "cancelled"
+    if prescription.fills_left == 0:
+        return "completed"
+    return "active" if now < prescription.valid_until else "stopped"
+
+
+def _dispense_request(prescription: Prescription, issued_at: int | None) -> dict[str, Any]:
+    if prescription.quantity_per_fill <= 0:
+        raise InvalidInput(f"prescription {prescription.id}: the quantity per fill must be positive for FHIR, "
+                           f"not {prescription.quantity_per_fill}")  # fmt: skip
+    validity = {"end": _instant(prescription.valid_until)}
+    if issued_at is not None:
+        validity = {"start": _instant(issued_at), **validity}
+    return {
+        "validityPeriod": validity,
+        "numberOfRepeatsAllowed": prescription.refills,
+        "quantity": {"value": prescription.quantity_per_fill, "unit": "pack", "system": UCUM, "code": "{pack}"},
+    }
+
+
+def medication_request(
+    prescription: Prescription, *, chain_id: int, registry: str, now: int, issued_at: int | None = None
+) -> dict[str, Any]:
+    """A prescription as a FHIR MedicationRequest, its status read at ``now``; ``registry`` is the
+    PrescriptionRegistry's address, ``issued_at`` the time of issue (authoredOn) when known."""
+    if not prescription.exists:
+        raise InvalidInput(f"no prescription {prescription.id} was ever issued")
+    identifiers = [{"use": "official", "system": PRESCRIPTION_SYSTEM,
+                    "value": f"eip155:{chain_id}:{registry}/{prescription.id}"}]  # fmt: skip
+    if any(prescription.document_hash):
+        identifiers.append({"use": "secondary", "system": DOCUMENT_SYSTEM, "value": prescription.document_hash.hex()})
+    resource: dict[str, Any] = {
+        "resourceType": "MedicationRequest",
+        "id": f"rx-{prescription.id}",
+        "identifier": identifiers,
+        "status": prescription_status(prescription, now),
+        "intent": "order",
+        "medicationCodeableConcept": {"coding": [_coding(GTIN_SYSTEM, format_gtin(prescription.gtin))]},
+        "subject": wallet_reference(chain_id, prescription.patient),
+        "requester": wallet_reference(chain_id, prescription.prescriber),
+        "dispenseRequest": _dispense_request(prescription, issued_at),
+    }
+    if issued_at is not None:
+        resource["authoredOn"] = _instant(issued_at)
+    return validate(resource)

@@ -5,7 +5,9 @@ anyone can check the licence in one call; then the licence is suspended, reinsta
 the authority loses its accreditation. Then a patient's referral: the patient grants a community
 clinic's doctor by a signed message, the doctor anchors an encrypted lab record and refers the
 patient to a tertiary hospital, which reads it from the vault against a logged read; an emergency
-doctor breaks the glass and the patient sees it flagged. Every step states what must happen; the
+doctor breaks the glass and the patient sees it flagged. Then medicines: a serialised batch
+moves from manufacturer to distributor to pharmacy, a prescription is filled by dispensing
+serials, a copied serial raises a counterfeit alarm, and a recall stops a shipment. Every step states what must happen; the
 demo exits non-zero if anything else happens.
 
     python scripts/demo.py [--chain embedded|anvil|ganache|URL]
@@ -28,13 +30,25 @@ from rich.panel import Panel
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
+from eth_account import Account  # noqa: E402
+from eth_utils import keccak  # noqa: E402
+
 from medledger import chain as chainmod  # noqa: E402
+from medledger.client.batches import batch_id  # noqa: E402
 from medledger.client import MedLedger  # noqa: E402
 from medledger.deploy import deploy_suite  # noqa: E402
 from medledger.chain import Chain  # noqa: E402
 from medledger.errors import InvalidState, MedLedgerError, NotAuthorized  # noqa: E402
 from medledger.identity import identity_commitment, new_salt, public_key  # noqa: E402
-from medledger.types import CredentialValidity, InstitutionKind, RecordStatus  # noqa: E402
+from medledger.serials import SerialTree, generate  # noqa: E402
+from medledger.types import (  # noqa: E402
+    BatchValidity,
+    CredentialValidity,
+    InstitutionKind,
+    RecordStatus,
+    Suspicion,
+    UnitValidity,
+)
 from medledger.vault import ReadRefused, ReadRequest, Vault, open_delivery  # noqa: E402
 
 console = Console()
@@ -140,6 +154,74 @@ def referral_story(story: Story, chain: Chain, admin: MedLedger) -> None:
                lambda: admin.consent.can_access(hospital.address, patient.address, "labs"), False)  # fmt: skip
 
 
+def medicine_story(story: Story, chain: Chain, admin: MedLedger) -> None:
+    """Chapters 14-18: a serialised batch from factory to patient, a counterfeit, a recall."""
+    a = chain.accounts
+    regulator, authority, prescriber, patient = a[1], a[2], a[7], a[8]
+    maker, distributor, pharmacy = (Account.from_key(keccak(text=f"medledger demo {name}"))
+                                    for name in ("manufacturer", "distributor", "pharmacy"))  # fmt: skip
+    as_ = admin.using
+    for account, kind in ((maker, "manufacturer"), (distributor, "distributor"), (pharmacy, "pharmacy")):
+        admin.transactor.transfer(admin.require_signer(), account.address, 10**18)
+        admin.consortium.accredit(account.address, kind, b"\x33" * 32)
+    now = chain.now()
+    as_(authority).credentials.issue(maker.address, "accreditation", valid_from=now, valid_until=now + 365 * 86400)
+
+    chapter("14. A manufacturer registers a product and a serialised batch: 100 packs, one Merkle root")
+    gtin, lot = "09506000134352", "LOT-DEMO-1"
+    tree = SerialTree(batch_id(gtin, lot), generate(100))
+    as_(maker).products.register(gtin, b"\x55" * 32)
+    batch = as_(maker).batches.register(gtin, lot, quantity=100, manufactured_on=now - 86400,
+                                        expires_on=now + 365 * 86400, serial_root=tree.root).id  # fmt: skip
+    console.print(f"     batch {batch.hex()[:16]}…: 100 serials, only their root on chain")
+    story.step("anyone verifies the batch", lambda: admin.batches.verify(batch), BatchValidity.VERIFIED)
+
+    chapter("15. Custody: manufacturer → distributor → pharmacy, each handover shipped then received")
+    to_distributor = as_(maker).batches.ship(batch, distributor.address, 60)
+    as_(distributor).batches.receive(to_distributor.shipment)
+    to_pharmacy = as_(distributor).batches.ship(batch, pharmacy.address, 20)
+    as_(pharmacy).batches.receive(to_pharmacy.shipment)
+    story.step("the pharmacy holds 20 packs", lambda: admin.batches.holding(batch, pharmacy.address).held, 20)
+    story.step("the pharmacy tries to ship onward to a distributor",
+               lambda: as_(pharmacy).batches.ship(batch, distributor.address, 1), NotAuthorized)  # fmt: skip
+
+    chapter("16. A doctor prescribes 2 packs with 1 refill; the pharmacy fills by dispensing serials")
+    rx = as_(prescriber).prescriptions.issue(patient.address, gtin, quantity_per_fill=2, refills=1,
+                                             valid_until=now + 30 * 86400, document_hash=b"\x07" * 32).id  # fmt: skip
+    first, second = tree.serials[:2]
+    filled = as_(pharmacy).prescriptions.fill(rx, batch, tree.multiproof([first, second]))
+    console.print(f"     fill 1 of 2: packs {first}, {second} dispensed, {filled.receipt.gas_used:,} gas")
+    story.step("the prescription has one fill left", lambda: admin.prescriptions.get(rx).fills_left, 1)
+    request = admin.prescriptions.medication_request(rx)
+    console.print(f"     as FHIR: MedicationRequest {request['status']}, "
+                  f"{request['dispenseRequest']['numberOfRepeatsAllowed']} repeat allowed")  # fmt: skip
+    story.step("a pack in a patient's hand checks as dispensed",
+               lambda: admin.batches.verify_unit(batch, tree.unit(first), tree.proof(first)), UnitValidity.ALREADY_DISPENSED)  # fmt: skip
+
+    chapter("17. A counterfeit: a box with a copied serial is presented for the refill")
+    alarm = as_(pharmacy).prescriptions.fill(rx, batch, tree.multiproof([first]))
+    story.step("the fill dispenses nothing and raises an alarm",
+               lambda: "dispensed" if alarm.filled else alarm.alarm and alarm.alarm.reason, Suspicion.ALREADY_DISPENSED)  # fmt: skip
+    story.step(f"the regulator sees the alarm for {first} on chain (a revert would leave no trace)",
+               lambda: [a.serials for a in as_(regulator).batches.alarms()] == [(first,)], True)  # fmt: skip
+    story.step("the refill is still there for the genuine pack", lambda: admin.prescriptions.get(rx).fills_left, 1)
+
+    chapter("18. A recall stops a shipment in transit and every further fill")
+    in_transit = as_(distributor).batches.ship(batch, pharmacy.address, 10)
+    as_(regulator).batches.recall(batch, 7)
+    story.step("the pharmacy tries to receive the shipment", lambda: as_(pharmacy).batches.receive(in_transit.shipment),
+               InvalidState)  # fmt: skip
+    story.step("the pharmacy tries the refill", lambda: as_(pharmacy).prescriptions.fill(
+        rx, batch, tree.multiproof([tree.serials[2]])), InvalidState)  # fmt: skip
+    as_(distributor).batches.cancel(in_transit.shipment)
+    story.step("the stock returns to the distributor for destruction",
+               lambda: admin.batches.holding(batch, distributor.address).held, 40)  # fmt: skip
+    for step in admin.batches.history(batch):
+        serials = f" {', '.join(step.serials)}" if step.serials else ""
+        quantity = f" {step.quantity}" if step.quantity is not None else ""
+        console.print(f"     block {step.block_number:>3}  {step.step:<13} by {step.actor[:10]}…{quantity}{serials}")
+
+
 def run(target: str) -> int:
     started = time.monotonic()
     story = Story()
@@ -202,6 +284,7 @@ def run(target: str) -> int:
         story.step("the check after revocation", check, CredentialValidity.REVOKED)
 
         referral_story(story, chain, admin)
+        medicine_story(story, chain, admin)
 
     elapsed = time.monotonic() - started
     if story.failures:

@@ -256,13 +256,7 @@ def show(ctx: click.Context, session: Session, prescription_id: int, fhir: bool)
     ledger = session.ledger()
     fields = _show(ledger, prescription_id)
     if fhir:
-        from medledger.fhir import medication_request
-
-        found = ledger.prescriptions.get(prescription_id)
-        resource = medication_request(found, chain_id=session.chain.chain_id, registry=ledger.prescriptions.address,
-                                      issued_at=ledger.prescriptions.issued_at(prescription_id),
-                                      now=ledger.prescriptions.block_time())  # fmt: skip
-        click.echo(json.dumps(resource, indent=2))
+        click.echo(json.dumps(ledger.prescriptions.medication_request(prescription_id), indent=2))
         return
     fills = [{"fill": f.fill, "pharmacy": f.pharmacy, "batch": f.batch_id, "quantity": f.quantity, "block": f.block_number}
              for f in ledger.prescriptions.fills(prescription_id)]  # fmt: skip

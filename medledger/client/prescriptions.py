@@ -157,6 +157,16 @@ class PrescriptionsClient(SubClient):
         logs = self._events("PrescriptionIssued", {"patient": checksum(patient, "patient")}, from_block)
         return [self.get(int(log["args"]["id"])) for log in logs]
 
+    def medication_request(self, prescription_id: int) -> dict[str, Any]:
+        """The prescription as a FHIR R4 MedicationRequest resource (JSON), as it stands now."""
+        from medledger import fhir
+
+        found = self.get(prescription_id)
+        if not found.exists:
+            raise InvalidInput(f"no prescription {prescription_id} was ever issued")
+        return fhir.medication_request(found, chain_id=int(self._ledger.w3.eth.chain_id), registry=self.address,
+                                       issued_at=self.issued_at(prescription_id), now=self.block_time())  # fmt: skip
+
     def issued_at(self, prescription_id: int) -> int:
         """When the prescription was issued (its block's time)."""
         logs = self._events("PrescriptionIssued", {"id": uint(prescription_id, 256, "prescription id")})
