@@ -140,11 +140,21 @@ _shipment_command("cancel", "cancel", "shipment cancelled", "Take back SHIPMENT_
 
 @batch.command(name="history")
 @click.argument("batch_id")
+@click.option("--graph", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also draw the custody path as an SVG image into this file.")  # fmt: skip
 @chain_options
 @click.pass_context
-def history(ctx: click.Context, session: Session, batch_id: str) -> None:
-    """The custody path of BATCH_ID: commissioning, shipping, receiving, holds and recall, in order."""
-    steps = session.ledger().batches.history(batch_id)
+def history(ctx: click.Context, session: Session, batch_id: str, graph: Path | None) -> None:
+    """The custody path of BATCH_ID: commissioning, shipping, receiving, dispensing, alarms, holds, in order."""
+    ledger = session.ledger()
+    steps = ledger.batches.history(batch_id)
+    if graph is not None:
+        from medledger.graph import custody_svg
+
+        parties = {p for s in steps for p in (s.actor, s.counterparty) if p}
+        kinds = {p: kind.name.lower() for p in parties if (kind := ledger.consortium.institution(p).kind) is not None}
+        found = ledger.batches.get(batch_id)
+        graph.write_text(custody_svg(steps, kinds, f"GTIN {format_gtin(found.gtin)} batch {found.id.hex()[:12]}…"))
     emit(ctx, [{"block": s.block_number, "step": s.step, "by": s.actor, "to": s.counterparty or "-",
                 "quantity": s.quantity if s.quantity is not None else "-",
                 "reason": s.reason_code if s.reason_code is not None else "-",

@@ -6,6 +6,7 @@ Accounts: 5 is the manufacturer, 8 a pharmacy, 4 the licensed doctor, 7 the pati
 from __future__ import annotations
 
 import json
+from xml.etree import ElementTree
 
 import pytest
 
@@ -84,8 +85,13 @@ def test_prescribe_fill_and_catch_a_copied_serial(stocked):
     assert code == 3 and json.loads(out)["alarm"] == "unit_not_in_batch"
     shown = run_json(env, "rx", "show", rx)
     assert (shown["fills"], shown["dispensed"], len(shown["fill_history"])) == (1, 2, 1)
-    steps = [row["step"] for row in run_json(env, "batch", "history", batch)]
+    image = proofs.parent / "custody.svg"
+    steps = [row["step"] for row in run_json(env, "batch", "history", batch, "--graph", str(image))]
     assert steps[-3:] == ["dispensing", "suspect", "suspect"]
+    drawn = image.read_text()
+    assert "2 dispensed" in drawn and "10 received" in drawn and "alarm" in drawn
+    svg = ElementTree.fromstring(drawn)  # well-formed
+    assert svg.tag.endswith("svg") and len(svg.findall("{http://www.w3.org/2000/svg}rect")) == 3  # manufacturer, pharmacy, patients
 
 
 def test_the_patient_sees_and_the_prescriber_cancels(stocked):
