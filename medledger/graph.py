@@ -67,7 +67,8 @@ def custody_svg(steps: Sequence[CustodyStep], kinds: dict[str, str], title: str)
         (x1, y1), (x2, y2) = place[source], place[target]
         colour, dash = STYLE[label]
         lift = 6 * (index % 3)  # parallel arrows between one pair stay apart
-        start, end = (x1 + BOX_W, y1 + BOX_H / 2 + lift), (x2, y2 + BOX_H / 2 + lift)
+        start: tuple[float, float] = (x1 + BOX_W, y1 + BOX_H / 2 + lift)
+        end: tuple[float, float] = (x2, y2 + BOX_H / 2 + lift)
         if x2 <= x1:  # same column (a return or a sideways move): loop under the boxes
             start, end = (x1 + BOX_W / 2, y1 + BOX_H), (x2 + BOX_W / 2, y2 + BOX_H)
         out.append(f'<line x1="{start[0]:.0f}" y1="{start[1]:.0f}" x2="{end[0]:.0f}" y2="{end[1]:.0f}" '

@@ -57,6 +57,15 @@ def advance_to(chain: Any, timestamp: int) -> None:
     pytest.fail(f"could not mine a block at {timestamp}")
 
 
+def assert_refused_unchanged(chain: Chain, error: type[Exception], send: Any) -> None:
+    """``send()`` raises exactly ``error`` and mines no block, so nothing changed on chain."""
+    block = chain.w3.eth.get_block("latest")["hash"]
+    with pytest.raises(Exception) as raised:
+        send()
+    assert type(raised.value) is error, raised.value
+    assert chain.w3.eth.get_block("latest")["hash"] == block
+
+
 @dataclass(frozen=True)
 class World:
     """One deployment on a private chain, for property tests that run outside pytest fixtures."""

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import eth_tester  # noqa: F401  (imported before Hypothesis runs: py-evm raises the recursion limit)
-import pytest
 from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -35,7 +34,7 @@ from medledger.deploy import deploy_suite
 from medledger.identity import identity_commitment, public_key
 from medledger.serials import MultiProof, SerialTree, Unit
 from medledger.types import BatchStatus, InstitutionKind, Suspicion
-from tests.helpers import World
+from tests.helpers import World, assert_refused_unchanged
 
 DAY = 24 * 3600
 GTIN = "09506000134352"
@@ -125,11 +124,7 @@ class MedicineLifecycle(RuleBasedStateMachine):
     def attempt(self, error: type[errors.ContractError] | None, send: Callable[[], object]) -> object:
         if error is None:
             return send()
-        block = self.chain.w3.eth.get_block("latest")["hash"]
-        with pytest.raises(errors.ContractError) as raised:
-            send()
-        assert type(raised.value) is error, raised.value
-        assert self.chain.w3.eth.get_block("latest")["hash"] == block
+        assert_refused_unchanged(self.chain, error, send)
         return None
 
     def movable(self) -> bool:
