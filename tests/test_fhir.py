@@ -1,4 +1,4 @@
-"""Grants and break-glass sessions exported as FHIR R4 Consent resources."""
+"""Grants and break-glass sessions exported as FHIR R4 Consent resources, prescriptions as MedicationRequest."""
 
 from __future__ import annotations
 
@@ -91,3 +91,60 @@ def test_a_live_grant_on_chain_exports(world, ml, actors, patient):
     assert exported["performer"][0]["identifier"]["value"].endswith(patient)
     granted_at = ml.outsider.w3.eth.get_block(receipt.block_number)["timestamp"]
     assert exported["dateTime"] == fhir._instant(granted_at)
+
+
+# ─── MedicationRequest ──────────────────────────────────────────────────────────────────────
+
+REGISTRY = "0x" + "33" * 20
+
+
+def prescription(**changes):
+    from medledger.client.prescriptions import Prescription
+    from medledger.types import PrescriptionStatus
+
+    values = dict(id=7, prescriber=DOCTOR, valid_until=ENDS, status=PrescriptionStatus.ACTIVE, refills=2, fills=0,
+                  dispensed=0, patient=PATIENT, gtin=9506000134352, quantity_per_fill=3, document_hash=b"\x05" * 32)  # fmt: skip
+    values.update(changes)
+    return Prescription(**values)
+
+
+def test_a_prescription_maps_to_a_valid_medication_request():
+    from fhir.resources.R4B.medicationrequest import MedicationRequest
+
+    resource = fhir.medication_request(prescription(), chain_id=31337, registry=REGISTRY, now=GRANTED, issued_at=GRANTED)
+    MedicationRequest.model_validate(resource)
+    assert (resource["id"], resource["intent"], resource["status"]) == ("rx-7", "order", "active")
+    request = resource["dispenseRequest"]
+    assert request["quantity"]["value"] == 3 and request["numberOfRepeatsAllowed"] == 2
+    assert request["validityPeriod"] == {"start": "2027-01-15T08:00:00Z", "end": "2027-01-16T08:00:00Z"}
+    assert resource["medicationCodeableConcept"]["coding"][0] == {"system": "https://www.gs1.org/gtin",
+                                                                  "code": "09506000134352"}  # fmt: skip
+    assert resource["subject"]["identifier"]["value"] == f"eip155:31337:{PATIENT}"
+    assert resource["requester"]["identifier"]["value"] == f"eip155:31337:{DOCTOR}"
+    assert resource["identifier"][0]["value"] == f"eip155:31337:{REGISTRY}/7"
+    assert resource["authoredOn"] == "2027-01-15T08:00:00Z"
+
+
+@pytest.mark.parametrize("changes, now, status", [
+    ({}, ENDS - 1, "active"),
+    ({"fills": 3}, GRANTED, "completed"),
+    ({"fills": 3}, ENDS + 1, "completed"),
+    ({"fills": 1}, ENDS, "stopped"),
+    ({"status": 2}, GRANTED, "cancelled"),
+])  # fmt: skip
+def test_the_status_is_read_at_a_time(changes, now, status):
+    from medledger.types import PrescriptionStatus
+
+    if "status" in changes:
+        changes = {**changes, "status": PrescriptionStatus(changes["status"])}
+    resource = fhir.medication_request(prescription(**changes), chain_id=1, registry=REGISTRY, now=now)
+    assert resource["status"] == status and "authoredOn" not in resource
+
+
+def test_a_prescription_that_cannot_be_expressed_is_refused():
+    from medledger.types import PrescriptionStatus
+
+    with pytest.raises(errors.InvalidInput, match="quantity per fill"):
+        fhir.medication_request(prescription(quantity_per_fill=0), chain_id=1, registry=REGISTRY, now=GRANTED)
+    with pytest.raises(errors.InvalidInput, match="ever issued"):
+        fhir.medication_request(prescription(status=PrescriptionStatus.NONE), chain_id=1, registry=REGISTRY, now=GRANTED)

@@ -142,12 +142,21 @@ _shipment_command("cancel", "cancel", "shipment cancelled", "Take back SHIPMENT_
 @click.argument("batch_id")
 @click.option("--graph", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also draw the custody path as an SVG image into this file.")  # fmt: skip
+@click.option("--epcis", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the steps as a GS1 EPCIS 2.0 document (JSON-LD) into this file.")  # fmt: skip
 @chain_options
 @click.pass_context
-def history(ctx: click.Context, session: Session, batch_id: str, graph: Path | None) -> None:
+def history(ctx: click.Context, session: Session, batch_id: str, graph: Path | None, epcis: Path | None) -> None:
     """The custody path of BATCH_ID: commissioning, shipping, receiving, dispensing, alarms, holds, in order."""
     ledger = session.ledger()
     steps = ledger.batches.history(batch_id)
+    if epcis is not None:
+        from medledger.epcis import epcis_document, epcis_json
+
+        times = {block: ledger.batches.block_time(block) for block in {s.block_number for s in steps}}
+        document = epcis_document(ledger.batches.get(batch_id), ledger.batches.lot_of(batch_id), steps,
+                                  chain_id=session.chain.chain_id, block_times=times, created=ledger.batches.block_time())  # fmt: skip
+        epcis.write_text(epcis_json(document))
     if graph is not None:
         from medledger.graph import custody_svg
 

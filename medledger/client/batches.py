@@ -230,6 +230,14 @@ class BatchesClient(SubClient):
             raise InvalidInput(f"no shipment 0x{key.hex()} was ever shipped")
         return _shipment(logs[0]["args"]["shipment"])
 
+    def lot_of(self, batch: bytes | str) -> str:
+        """The lot number the batch was registered with (from its registration event)."""
+        key = bytes32(batch, "batch id")
+        logs = self._events("BatchRegistered", {"batchId": key})
+        if not logs:
+            raise InvalidInput(f"no batch 0x{key.hex()} was ever registered")
+        return serial_text(logs[0]["args"]["lot"])
+
     def history(self, batch: bytes | str, from_block: int = 0) -> list[CustodyStep]:
         """Everything that happened to the batch, oldest first: its custody path and its holds."""
         key = bytes32(batch, "batch id")

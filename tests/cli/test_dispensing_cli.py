@@ -85,8 +85,16 @@ def test_prescribe_fill_and_catch_a_copied_serial(stocked):
     assert code == 3 and json.loads(out)["alarm"] == "unit_not_in_batch"
     shown = run_json(env, "rx", "show", rx)
     assert (shown["fills"], shown["dispensed"], len(shown["fill_history"])) == (1, 2, 1)
-    image = proofs.parent / "custody.svg"
-    steps = [row["step"] for row in run_json(env, "batch", "history", batch, "--graph", str(image))]
+    request = run_json(env, "rx", "show", rx, "--fhir")
+    assert (request["resourceType"], request["status"], request["dispenseRequest"]["numberOfRepeatsAllowed"]) == (
+        "MedicationRequest", "active", 1)
+    image, events = proofs.parent / "custody.svg", proofs.parent / "custody.jsonld"
+    steps = [row["step"] for row in run_json(env, "batch", "history", batch, "--graph", str(image),
+                                             "--epcis", str(events))]  # fmt: skip
+    exported = json.loads(events.read_text())["epcisBody"]["eventList"]
+    assert [e["bizStep"] for e in exported] == ["commissioning", "shipping", "receiving", "dispensing", "inspecting",
+                                                 "inspecting"]  # fmt: skip
+    assert exported[0]["ilmd"]["cbvmda:lotNumber"] == "RX-1" and len(exported[3]["epcList"]) == 2
     assert steps[-3:] == ["dispensing", "suspect", "suspect"]
     drawn = image.read_text()
     assert "2 dispensed" in drawn and "10 received" in drawn and "alarm" in drawn
