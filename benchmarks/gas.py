@@ -176,7 +176,8 @@ def run() -> list[Measurement]:
         admin.consortium.accredit(maker_account.address, InstitutionKind.MANUFACTURER, b"\x33" * 32)
         issue(maker_account.address, "accreditation")
         maker = admin.using(maker_account)
-        measure("register product", lambda: maker.products.register("09506000134352", b"\x55" * 32))
+        measure("register product", lambda: maker.products.register("09506000134352", "Amoxicillin 500 mg capsules, 21",
+                                                                     b"\x55" * 32))
         registered = []
         tree = SerialTree(batch_id("09506000134352", "LOT-2026-11"), [f"BENCH{n:07d}" for n in range(10_000)])
         measure("register batch", lambda: registered.append(maker.batches.register(

@@ -14,7 +14,6 @@ import {
     Institution,
     InstitutionKind,
     InstitutionStatus,
-    Product,
     Shipment,
     ShipmentStatus,
     Suspicion,
@@ -67,9 +66,9 @@ contract BatchRegistry is IBatchRegistry {
         bytes32 documentHash,
         bytes32 serialRoot
     ) external returns (bytes32 id) {
-        Product memory registered = _products.product(gtin);
-        if (registered.manufacturer == address(0)) revert ProductNotFound(gtin);
-        if (msg.sender != registered.manufacturer || !_products.isLicensedManufacturer(msg.sender)) {
+        address manufacturer = _products.manufacturerOf(gtin);
+        if (manufacturer == address(0)) revert ProductNotFound(gtin);
+        if (msg.sender != manufacturer || !_products.isLicensedManufacturer(msg.sender)) {
             revert NotProductManufacturer(msg.sender, gtin);
         }
         if (lot == 0) revert EmptyLot();

@@ -56,7 +56,7 @@ contract PrescriptionRegistry is IPrescriptionRegistry {
         bytes32 documentHash
     ) external returns (uint256 id) {
         if (!_isLicensed(msg.sender)) revert NotLicensedPrescriber(msg.sender);
-        if (_products.product(gtin).manufacturer == address(0)) revert ProductNotFound(gtin);
+        if (_products.manufacturerOf(gtin) == address(0)) revert ProductNotFound(gtin);
         uint64 specialty = _specialtyRequirements[gtin];
         if (specialty != 0 && !_credentials.isValid(msg.sender, CredentialKind.Specialty, specialty)) {
             revert SpecialtyRequired(msg.sender, gtin, specialty);
@@ -120,7 +120,7 @@ contract PrescriptionRegistry is IPrescriptionRegistry {
     /// @inheritdoc IPrescriptionRegistry
     function setSpecialtyRequirement(uint64 gtin, uint64 specialty) external {
         if (!_consortium.isRegulator(msg.sender)) revert NotRegulator(msg.sender);
-        if (_products.product(gtin).manufacturer == address(0)) revert ProductNotFound(gtin);
+        if (_products.manufacturerOf(gtin) == address(0)) revert ProductNotFound(gtin);
         _specialtyRequirements[gtin] = specialty;
         emit SpecialtyRequirementSet(gtin, specialty, msg.sender);
     }
@@ -139,7 +139,7 @@ contract PrescriptionRegistry is IPrescriptionRegistry {
 
     /// @inheritdoc IPrescriptionRegistry
     function canPrescribe(address prescriber, uint64 gtin) external view returns (bool) {
-        if (!_isLicensed(prescriber) || _products.product(gtin).manufacturer == address(0)) return false;
+        if (!_isLicensed(prescriber) || _products.manufacturerOf(gtin) == address(0)) return false;
         uint64 specialty = _specialtyRequirements[gtin];
         return specialty == 0 || _credentials.isValid(prescriber, CredentialKind.Specialty, specialty);
     }

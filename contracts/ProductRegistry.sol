@@ -22,20 +22,27 @@ contract ProductRegistry is IProductRegistry {
     }
 
     /// @inheritdoc IProductRegistry
-    function registerProduct(uint64 gtin, bytes32 documentHash) external {
+    function registerProduct(uint64 gtin, bytes32 nameHash, bytes32 documentHash) external {
         if (!isLicensedManufacturer(msg.sender)) revert NotLicensedManufacturer(msg.sender);
         if (!isValidGtin(gtin)) revert InvalidGtin(gtin);
+        if (nameHash == 0) revert EmptyProductName();
         Product storage stored = _products[gtin];
         if (stored.manufacturer != address(0)) revert ProductAlreadyRegistered(gtin);
         stored.manufacturer = msg.sender;
         stored.registeredAt = uint40(block.timestamp);
+        stored.nameHash = nameHash;
         stored.documentHash = documentHash;
-        emit ProductRegistered(gtin, msg.sender, documentHash);
+        emit ProductRegistered(gtin, msg.sender, nameHash, documentHash);
     }
 
     /// @inheritdoc IProductRegistry
     function product(uint64 gtin) external view returns (Product memory) {
         return _products[gtin];
+    }
+
+    /// @inheritdoc IProductRegistry
+    function manufacturerOf(uint64 gtin) external view returns (address) {
+        return _products[gtin].manufacturer;
     }
 
     /// @inheritdoc IProductRegistry

@@ -468,6 +468,10 @@ class ProductNotFound(NotFound):
     gtin: int
 
 
+class EmptyProductName(InvalidArgument):
+    """The product's name hash is zero."""
+
+
 class NotProductManufacturer(NotAuthorized):
     account: str
     gtin: int

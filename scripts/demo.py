@@ -170,7 +170,7 @@ def medicine_story(story: Story, chain: Chain, admin: MedLedger) -> None:
     chapter("14. A manufacturer registers a product and a serialised batch: 100 packs, one Merkle root")
     gtin, lot = "09506000134352", "LOT-DEMO-1"
     tree = SerialTree(batch_id(gtin, lot), generate(100))
-    as_(maker).products.register(gtin, b"\x55" * 32)
+    as_(maker).products.register(gtin, "Amoxicillin 500 mg capsules, 21", b"\x55" * 32)
     batch = as_(maker).batches.register(gtin, lot, quantity=100, manufactured_on=now - 86400,
                                         expires_on=now + 365 * 86400, serial_root=tree.root).id  # fmt: skip
     console.print(f"     batch {batch.hex()[:16]}…: 100 serials, only their root on chain")

@@ -22,7 +22,7 @@ SERIALS = [f"SN{n:06d}" for n in range(1, 24)]  # 23: an incomplete last layer
 @pytest.fixture
 def units(world, ml):
     """A batch of 23 units whose serial root is the tree of SERIALS."""
-    ml.spare.products.register(GTIN)
+    ml.spare.products.register(GTIN, "Medicine A")
     tree = SerialTree(batch_id(GTIN, "LOT-S"), SERIALS)
     now = world.chain.now()
     registered = ml.spare.batches.register(GTIN, "LOT-S", quantity=len(SERIALS), manufactured_on=now - DAY,

@@ -19,16 +19,24 @@ interface IProductRegistry {
     /// @notice A product with GTIN `gtin` is already registered.
     error ProductAlreadyRegistered(uint64 gtin);
 
+    /// @notice The product's name hash is zero: a product needs a name.
+    error EmptyProductName();
+
     /// @notice `manufacturer` registered product `gtin`.
-    event ProductRegistered(uint64 indexed gtin, address indexed manufacturer, bytes32 documentHash);
+    event ProductRegistered(uint64 indexed gtin, address indexed manufacturer, bytes32 nameHash, bytes32 documentHash);
 
     /// @notice Registers product `gtin` for the calling manufacturer.
     /// @param gtin GTIN-14 as a number (e.g. 09506000134352), check digit included
+    /// @param nameHash keccak256 of the product's name as labelled (see `medledger.client.products.name_hash`)
     /// @param documentHash hash of the product's dossier or label
-    function registerProduct(uint64 gtin, bytes32 documentHash) external;
+    function registerProduct(uint64 gtin, bytes32 nameHash, bytes32 documentHash) external;
 
     /// @notice The product registered under `gtin` (manufacturer zero if none).
     function product(uint64 gtin) external view returns (Product memory);
+
+    /// @notice The manufacturer of product `gtin`, zero if none: one slot, for the registries
+    /// that only need to know the product exists and whose it is.
+    function manufacturerOf(uint64 gtin) external view returns (address);
 
     /// @notice Whether `gtin` is a GTIN-14 with a correct GS1 check digit.
     function isValidGtin(uint64 gtin) external pure returns (bool);

@@ -195,6 +195,7 @@ enum RecordStatus {
 struct Product {
     address manufacturer; // the accredited manufacturer that registered it
     uint40 registeredAt;
+    bytes32 nameHash; // keccak256 of the product's name as labelled (UTF-8, NFC, trimmed): a name anyone can check
     bytes32 documentHash; // hash of the product's regulatory dossier or label
 }
 

@@ -26,32 +26,37 @@ def product() -> None:
 
 @product.command(name="register")
 @click.argument("gtin")
+@click.option("--name", required=True, help="The product's name as labelled; only its hash goes on chain.")
 @click.option("--document", type=DOCUMENT, default=None, help="The dossier or label; its sha256 is recorded.")
 @click.option("--document-hash", default=None, help="Or: the 32-byte document hash as 0x-hex.")
 @chain_options
 @click.pass_context
 def register_product(
-    ctx: click.Context, session: Session, gtin: str, document: Path | None, document_hash: str | None
+    ctx: click.Context, session: Session, gtin: str, name: str, document: Path | None, document_hash: str | None
 ) -> None:
     """Register product GTIN (8, 12, 13 or 14 digits) for the acting manufacturer."""
     ledger = session.ledger()
-    receipt = ledger.products.register(gtin, hash_of_document(document, document_hash))
+    receipt = ledger.products.register(gtin, name, hash_of_document(document, document_hash))
     found = ledger.products.get(gtin)
-    emit(ctx, {"gtin": format_gtin(found.gtin), "manufacturer": found.manufacturer, **receipt_fields(receipt)},
-         title="product registered")  # fmt: skip
+    emit(ctx, {"gtin": format_gtin(found.gtin), "manufacturer": found.manufacturer, "name_hash": found.name_hash,
+               **receipt_fields(receipt)}, title="product registered")  # fmt: skip
 
 
 @product.command(name="show")
 @click.argument("gtin")
+@click.option("--name", default=None, help="Also check this labelled name against the registered one.")
 @chain_options
 @click.pass_context
-def show_product(ctx: click.Context, session: Session, gtin: str) -> None:
-    """Show product GTIN."""
-    found = session.ledger().products.get(gtin)
+def show_product(ctx: click.Context, session: Session, gtin: str, name: str | None) -> None:
+    """Show product GTIN (and whether a name on a box is its registered name)."""
+    ledger = session.ledger()
+    found = ledger.products.get(gtin)
     if not found.exists:
         raise ProductNotFound({"gtin": found.gtin}, message=f"no product is registered under GTIN {format_gtin(found.gtin)}")
-    emit(ctx, {"gtin": format_gtin(found.gtin), "manufacturer": found.manufacturer,
-               "registered": show_time(found.registered_at), "document_hash": found.document_hash}, title="product")  # fmt: skip
+    checked = {} if name is None else {"name_matches": ledger.products.name_matches(gtin, name)}
+    emit(ctx, {"gtin": format_gtin(found.gtin), "manufacturer": found.manufacturer, "name_hash": found.name_hash,
+               **checked, "registered": show_time(found.registered_at), "document_hash": found.document_hash},
+         title="product")  # fmt: skip
 
 
 @click.group()

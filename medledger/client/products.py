@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
+
+from eth_utils import keccak
 
 from medledger.client.base import SubClient, bytes32, checksum
 from medledger.errors import InvalidInput
@@ -32,11 +35,21 @@ def format_gtin(gtin: int) -> str:
     return str(gtin).rjust(14, "0")
 
 
+def name_hash(name: str) -> bytes:
+    """keccak256 of a product name as labelled: Unicode NFC, surrounding spaces trimmed, inner runs
+    of spaces made one, so the same label typed twice gives the same hash."""
+    text = " ".join(unicodedata.normalize("NFC", name).split())
+    if not text:
+        raise InvalidInput("the product name is empty")
+    return keccak(text=text)
+
+
 @dataclass(frozen=True)
 class Product:
     gtin: int
     manufacturer: str
     registered_at: int
+    name_hash: bytes
     document_hash: bytes
 
     @property
@@ -47,14 +60,19 @@ class Product:
 class ProductsClient(SubClient):
     contract_name = "ProductRegistry"
 
-    def register(self, gtin: str | int, document_hash: bytes | str = bytes(32)) -> Receipt:
-        """Register a product under its GTIN (a licensed manufacturer)."""
-        return self._send("registerProduct", parse_gtin(gtin), bytes32(document_hash, "document hash"))
+    def register(self, gtin: str | int, name: str, document_hash: bytes | str = bytes(32)) -> Receipt:
+        """Register a product under its GTIN with its labelled name (a licensed manufacturer)."""
+        return self._send("registerProduct", parse_gtin(gtin), name_hash(name), bytes32(document_hash, "document hash"))
 
     def get(self, gtin: str | int) -> Product:
         number = parse_gtin(gtin)
-        manufacturer, registered_at, document_hash = self._call("product", number)
-        return Product(number, str(manufacturer), int(registered_at), bytes(document_hash))
+        manufacturer, registered_at, name, document_hash = self._call("product", number)
+        return Product(number, str(manufacturer), int(registered_at), bytes(name), bytes(document_hash))
+
+    def name_matches(self, gtin: str | int, name: str) -> bool:
+        """Whether ``name`` is the registered product's labelled name."""
+        found = self.get(gtin)
+        return found.exists and found.name_hash == name_hash(name)
 
     def is_licensed_manufacturer(self, account: str) -> bool:
         return bool(self._call("isLicensedManufacturer", checksum(account, "account")))

@@ -28,7 +28,7 @@ def stocked(deployed, tmp_path_factory):
     run_json(env, "institution", "accredit", OUTSIDER, "--kind", "manufacturer")
     run_json(env, "institution", "accredit", PHARMACY, "--kind", "pharmacy")
     run_json(env, "credential", "issue", OUTSIDER, "--kind", "accreditation", "--days", "365", "--account", "2")
-    run_json(env, "product", "register", GTIN, "--account", "5")
+    run_json(env, "product", "register", GTIN, "--name", "Medicine A", "--account", "5")
     batch = run_json(env, "batch", "register", "--gtin", GTIN, "--lot", "RX-1", "--quantity", "12",
                      "--expires", "2031-01-01", "--serial-root", made["serial_root"], "--account", "5")["batch_id"]  # fmt: skip
     assert batch == made["batch_id"]

@@ -11,12 +11,14 @@ def test_product_and_batch_lifecycle(deployed):
     env = deployed
     assert AUTHORITY
     run_json(env, "institution", "accredit", OUTSIDER, "--kind", "manufacturer")
-    assert_user_error(*run(env, "product", "register", GTIN, "--account", "5"), "NotLicensedManufacturer")
+    assert_user_error(*run(env, "product", "register", GTIN, "--name", "Medicine A", "--account", "5"), "NotLicensedManufacturer")
     run_json(env, "credential", "issue", OUTSIDER, "--kind", "accreditation", "--days", "365", "--account", "2")
-    registered = run_json(env, "product", "register", GTIN, "--account", "5")
+    registered = run_json(env, "product", "register", GTIN, "--name", "Medicine A", "--account", "5")
     assert registered["gtin"] == GTIN and registered["manufacturer"] == OUTSIDER
     assert run_json(env, "product", "show", "9506000134352")["manufacturer"] == OUTSIDER
-    assert_user_error(*run(env, "product", "register", "09506000134353", "--account", "5"), "check digit")
+    assert run_json(env, "product", "show", GTIN, "--name", " Medicine  A")["name_matches"] is True
+    assert run_json(env, "product", "show", GTIN, "--name", "Medicine B")["name_matches"] is False
+    assert_user_error(*run(env, "product", "register", "09506000134353", "--name", "X", "--account", "5"), "check digit")
 
     batch = run_json(env, "batch", "register", "--gtin", GTIN, "--lot", "L-77", "--quantity", "500",
                      "--expires", "2031-01-01", "--serial-root", "0x" + "5e" * 32, "--account", "5")["batch_id"]  # fmt: skip

@@ -21,7 +21,7 @@ GTIN = "09506000134352"
 def lot(world, ml, actors) -> bytes:
     """A batch of 100 units at the manufacturer; ``authority2`` accredited as a distributor."""
     ml.admin.consortium.accredit(actors.authority2.address, InstitutionKind.DISTRIBUTOR)
-    ml.spare.products.register(GTIN)
+    ml.spare.products.register(GTIN, "Medicine A")
     now = world.chain.now()
     return ml.spare.batches.register(GTIN, "L1", quantity=100, manufactured_on=now - DAY, expires_on=now + 30 * DAY,
                                      serial_root=b"\x01" * 32).id  # fmt: skip

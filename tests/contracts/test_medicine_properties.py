@@ -62,7 +62,7 @@ def world() -> tuple[World, SerialTree]:
     for name, kind in (("maker", "accreditation"), ("doctor", "licence")):
         ml["authority"].credentials.issue(w.address(name), kind, valid_from=now - 1, valid_until=now + 3 * 365 * DAY)
     ml["patient"].patients.register(identity_commitment({"name": "prop"}, b"\x01" * 32), public_key(b"\x02" * 32))
-    ml["maker"].products.register(GTIN)
+    ml["maker"].products.register(GTIN, "Medicine P")
     tree = SerialTree(batch_id(GTIN, TREE_LOT), SERIALS)
     ml["maker"].batches.register(GTIN, TREE_LOT, quantity=MADE, manufactured_on=now - DAY, expires_on=now + 365 * DAY,
                                  serial_root=tree.root)  # fmt: skip

@@ -32,7 +32,7 @@ SERIALS = [f"SN{n:02d}" for n in range(40)]
 @pytest.fixture
 def lot(world, ml, actors) -> SerialTree:
     """Batch L1 of GTIN: 40 units made, 20 shipped to and received by the pharmacy."""
-    ml.spare.products.register(GTIN)
+    ml.spare.products.register(GTIN, "Medicine A")
     tree = SerialTree(batch_id(GTIN, "L1"), SERIALS)
     now = world.chain.now()
     ml.spare.batches.register(GTIN, "L1", quantity=len(SERIALS), manufactured_on=now - DAY,
@@ -209,7 +209,7 @@ def test_only_the_prescription_registry_dispenses(ml, lot):
 
 
 def test_the_batch_must_be_of_the_prescribed_product_and_on_the_shelf(world, ml, actors, lot, rx):
-    ml.spare.products.register(OTHER_GTIN)
+    ml.spare.products.register(OTHER_GTIN, "Medicine B")
     other = SerialTree(batch_id(OTHER_GTIN, "X1"), ["A1", "A2"])
     now = world.chain.now()
     ml.spare.batches.register(OTHER_GTIN, "X1", quantity=2, manufactured_on=now - DAY, expires_on=now + 9 * DAY,

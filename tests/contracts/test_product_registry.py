@@ -10,7 +10,7 @@ import pytest
 
 from medledger import errors
 from medledger.client.batches import batch_id, lot_bytes
-from medledger.client.products import format_gtin, parse_gtin
+from medledger.client.products import format_gtin, name_hash, parse_gtin
 from medledger.types import BatchStatus, BatchValidity, CredentialKind, InstitutionKind
 from tests.helpers import DAY, events
 
@@ -18,12 +18,13 @@ GTIN = "09506000134352"
 OTHER_GTIN = "4006381333931"
 ROOT = b"\x5e" * 32
 DOCUMENT = b"\xd0" * 32
+NAME = "Amoxicillin 500 mg capsules, 21"
 
 
 @pytest.fixture
 def maker(world, ml):
     """The manufacturer's ledger, with product GTIN registered."""
-    ml.spare.products.register(GTIN, DOCUMENT)
+    ml.spare.products.register(GTIN, NAME, DOCUMENT)
     return ml.spare
 
 
@@ -64,18 +65,23 @@ def test_the_client_names_a_bad_gtin():
 
 
 def test_a_licensed_manufacturer_registers_a_product(world, ml, actors):
-    receipt = ml.spare.products.register(GTIN, DOCUMENT)
+    receipt = ml.spare.products.register(GTIN, NAME, DOCUMENT)
     product = ml.outsider.products.get(GTIN)
-    assert (product.manufacturer, product.document_hash) == (actors.spare.address, DOCUMENT)
+    assert (product.manufacturer, product.name_hash, product.document_hash) == (
+        actors.spare.address, name_hash(NAME), DOCUMENT)
     assert events(ml.outsider.products, receipt, "ProductRegistered") == [
-        {"gtin": parse_gtin(GTIN), "manufacturer": actors.spare.address, "documentHash": DOCUMENT}
-    ]
+        {"gtin": parse_gtin(GTIN), "manufacturer": actors.spare.address, "nameHash": name_hash(NAME),
+         "documentHash": DOCUMENT}
+    ]  # fmt: skip
+    assert ml.outsider.products.name_matches(GTIN, "  Amoxicillin 500 mg  capsules, 21 ")
+    assert not ml.outsider.products.name_matches(GTIN, "Amoxicillin 250 mg capsules, 21")
+    assert not ml.outsider.products.name_matches(OTHER_GTIN, NAME)
 
 
 @pytest.mark.parametrize("who", ["pharmacy", "outsider", "hospital"])
 def test_only_a_manufacturer_registers_products(world, ml, who):
     with pytest.raises(errors.NotLicensedManufacturer):
-        getattr(ml, who).products.register(GTIN)
+        getattr(ml, who).products.register(GTIN, NAME)
     assert not ml.outsider.products.get(GTIN).exists
 
 
@@ -83,14 +89,22 @@ def test_a_manufacturer_without_a_valid_accreditation_cannot_register(world, ml,
     credential = ml.outsider.credentials.credential_id(actors.spare.address, CredentialKind.ACCREDITATION)
     ml.regulator.credentials.suspend(credential, 1)
     with pytest.raises(errors.NotLicensedManufacturer):
-        ml.spare.products.register(GTIN)
+        ml.spare.products.register(GTIN, NAME)
 
 
 def test_a_product_is_registered_once_and_a_bad_gtin_never(world, ml, maker):
     with pytest.raises(errors.ProductAlreadyRegistered):
-        maker.products.register(GTIN)
+        maker.products.register(GTIN, NAME)
     with pytest.raises(errors.InvalidGtin):
-        raw_send(maker, "products", "registerProduct", 9506000134353, DOCUMENT)
+        raw_send(maker, "products", "registerProduct", 9506000134353, name_hash(NAME), DOCUMENT)
+
+
+def test_a_product_needs_a_name(world, ml):
+    with pytest.raises(errors.EmptyProductName):
+        raw_send(ml.spare, "products", "registerProduct", parse_gtin(OTHER_GTIN), bytes(32), DOCUMENT)
+    with pytest.raises(errors.InvalidInput, match="name is empty"):
+        ml.spare.products.register(OTHER_GTIN, "   ")
+    assert not ml.outsider.products.get(OTHER_GTIN).exists
 
 
 # ─── registerBatch ───────────────────────────────────────────────────────────────────────────
