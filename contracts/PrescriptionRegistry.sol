@@ -17,6 +17,14 @@ contract PrescriptionRegistry is IPrescriptionRegistry {
     /// @inheritdoc IPrescriptionRegistry
     uint40 public constant MAX_VALIDITY = 366 days;
 
+    /// @inheritdoc IPrescriptionRegistry
+    uint32 public constant MAX_QUANTITY_PER_FILL = 10_000;
+
+    /// @inheritdoc IPrescriptionRegistry
+    /// @dev Below uint8's maximum so the fill counter never overflows; the packs a prescription
+    /// may dispense (10,000 × 100) stay far inside the uint32 `dispensed` counter.
+    uint8 public constant MAX_REFILLS = 99;
+
     // A medical licence is the general (scope 0) licence credential.
     uint64 private constant GENERAL_SCOPE = 0;
 
@@ -63,7 +71,9 @@ contract PrescriptionRegistry is IPrescriptionRegistry {
         }
         if (patient == msg.sender) revert SelfPrescription(msg.sender);
         if (!_patients.isRegistered(patient)) revert PatientNotRegistered(patient);
-        if (quantityPerFill == 0) revert ZeroQuantity();
+        if (quantityPerFill == 0 || quantityPerFill > MAX_QUANTITY_PER_FILL || refills > MAX_REFILLS) {
+            revert InvalidFillLimits(quantityPerFill, refills);
+        }
         uint40 currentTime = _time();
         if (validUntil <= currentTime || validUntil > currentTime + MAX_VALIDITY) {
             revert InvalidValidity(validUntil, currentTime);

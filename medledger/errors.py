@@ -576,6 +576,11 @@ class SelfPrescription(InvalidArgument):
     prescriber: str
 
 
+class InvalidFillLimits(InvalidArgument):
+    quantityPerFill: int
+    refills: int
+
+
 class InvalidValidity(InvalidArgument):
     validUntil: int
     currentTime: int

@@ -37,8 +37,9 @@ interface IPrescriptionRegistry {
     /// @notice No product is registered under `gtin`.
     error ProductNotFound(uint64 gtin);
 
-    /// @notice The quantity per fill is zero.
-    error ZeroQuantity();
+    /// @notice `quantityPerFill` packs per fill and `refills` refills: the quantity must be 1 to
+    /// `MAX_QUANTITY_PER_FILL`, the refills at most `MAX_REFILLS`.
+    error InvalidFillLimits(uint32 quantityPerFill, uint8 refills);
 
     /// @notice Valid until `validUntil` is not in the future (now `currentTime`) or is more than
     /// `MAX_VALIDITY` ahead.
@@ -125,6 +126,12 @@ interface IPrescriptionRegistry {
 
     /// @notice The longest validity a prescription may have, in seconds (one year).
     function MAX_VALIDITY() external view returns (uint40);
+
+    /// @notice The most packs one fill may dispense.
+    function MAX_QUANTITY_PER_FILL() external view returns (uint32);
+
+    /// @notice The most refills a prescription may allow.
+    function MAX_REFILLS() external view returns (uint8);
 
     /// @notice The stored prescription `id` (status None if never issued).
     function prescription(uint256 id) external view returns (Prescription memory);

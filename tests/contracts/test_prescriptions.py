@@ -96,15 +96,17 @@ def test_prescription_arguments_are_checked(world, ml, actors, lot, patient):
         issue(actors.doctor.address, GTIN, quantity_per_fill=1, valid_until=now + DAY)
     with pytest.raises(errors.ProductNotFound):
         issue(patient, OTHER_GTIN, quantity_per_fill=1, valid_until=now + DAY)
-    with pytest.raises(errors.ZeroQuantity):
-        issue(patient, GTIN, quantity_per_fill=0, valid_until=now + DAY)
+    for quantity, refills in ((0, 0), (10_001, 0), (1, 100)):
+        with pytest.raises(errors.InvalidFillLimits):
+            issue(patient, GTIN, quantity_per_fill=quantity, refills=refills, valid_until=now + DAY)
+    assert issue(patient, GTIN, quantity_per_fill=10_000, refills=99, valid_until=now + DAY).id == 1
     with pytest.raises(errors.InvalidValidity):
         issue(patient, GTIN, quantity_per_fill=1, valid_until=now - 1)
     with pytest.raises(errors.InvalidValidity):
         issue(patient, GTIN, quantity_per_fill=1, valid_until=now + 367 * DAY)
     with pytest.raises(errors.InvalidInput, match="refills"):
         issue(patient, GTIN, quantity_per_fill=1, refills=256, valid_until=now + DAY)
-    assert ml.outsider.prescriptions.count() == 0
+    assert ml.outsider.prescriptions.count() == 1
 
 
 def test_a_regulator_restricts_a_product_to_a_specialty(world, ml, actors, lot, patient):
