@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from medledger.cli.access import access
+from medledger.cli.audit import audit
 from medledger.cli.consent import consent
 from medledger.cli.consortium import consortium
 from medledger.cli.credential import credential
@@ -75,6 +76,7 @@ cli.add_command(batch)
 cli.add_command(serials)
 cli.add_command(unit)
 cli.add_command(rx)
+cli.add_command(audit)
 
 
 def main() -> None:
