@@ -8,11 +8,24 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.medledger-installed
 NPM_STAMP := node_modules/.medledger-installed
+BROWNIE_VENV := .venv-brownie
+BROWNIE_STAMP := $(BROWNIE_VENV)/.medledger-installed
+BROWNIE := scripts/brownie-env $(BROWNIE_VENV)/bin/brownie
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test gas compile clean
+.PHONY: setup brownie-setup demo test brownie gas compile clean
 
 setup: $(PY_STAMP) $(NPM_STAMP)
+
+# brownie pins web3 7 (medledger: web3 8), so it gets an environment of its own.
+brownie-setup: $(BROWNIE_STAMP)
+
+$(BROWNIE_STAMP): requirements-brownie.txt
+	@test -n "$(PYTHON)" || { echo "error: Python 3.10 or newer is needed (python3 --version)"; exit 1; }
+	@test -x $(BROWNIE_VENV)/bin/python || $(PYTHON) -m venv $(BROWNIE_VENV)
+	$(BROWNIE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BROWNIE_VENV)/bin/python -m pip install --quiet -r requirements-brownie.txt
+	@touch $@
 
 $(PY_STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.10 or newer is needed (python3 --version)"; exit 1; }
@@ -34,8 +47,16 @@ $(NPM_STAMP): package.json package-lock.json
 demo: setup
 	$(PY) scripts/demo.py
 
-test: setup
+test: setup brownie-setup
 	$(PY) -m pytest --chains all $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory brownie
+
+# The brownie project: its own test suite (which checks that brownie compiles the same bytecode),
+# then the deploy and demo scripts, each on an anvil brownie launches and stops.
+brownie: setup brownie-setup
+	$(BROWNIE) test tests/brownie --confcutdir tests/brownie -p no:cacheprovider
+	$(BROWNIE) run scripts/deploy.py
+	$(BROWNIE) run scripts/demo.py
 
 gas: setup
 	$(PY) benchmarks/gas.py
@@ -44,4 +65,4 @@ compile: setup
 	$(PY) -m medledger compile
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .hypothesis
+	rm -rf $(VENV) $(BROWNIE_VENV) node_modules .pytest_cache .hypothesis build

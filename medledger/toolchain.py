@@ -134,7 +134,16 @@ def find_compiler(explicit: str | os.PathLike[str] | None = None, root: Path | N
     return Compiler(solcjs_shim(root or project_root()), "solcjs")
 
 
+#: Package imports and where they live. Written exactly as brownie-config.yaml writes them: the
+#: remapping and the source unit names it yields end up in the metadata hash at the end of the
+#: bytecode, so `medledger compile` and `brownie compile` agree byte for byte.
+REMAPPINGS = {"@openzeppelin": "node_modules/@openzeppelin"}
+
+
 def _resolve_import(importer: str, target: str) -> str:
+    for prefix, folder in REMAPPINGS.items():
+        if target.startswith(prefix + "/"):
+            return folder + target[len(prefix):]
     if target.startswith("."):
         parts = importer.split("/")[:-1]
         for piece in target.split("/"):
@@ -149,8 +158,6 @@ def _resolve_import(importer: str, target: str) -> str:
 
 
 def _source_file(root: Path, unit: str) -> Path:
-    if unit.startswith("@"):
-        return root / "node_modules" / unit
     return root / unit
 
 
@@ -186,6 +193,7 @@ def standard_input(sources: dict[str, str]) -> dict[str, Any]:
         "settings": {
             "evmVersion": EVM_VERSION,
             "optimizer": {"enabled": True, "runs": OPTIMIZER_RUNS},
+            "remappings": [f"{prefix}={folder}" for prefix, folder in REMAPPINGS.items()],
             "outputSelection": {
                 "*": {
                     "*": [

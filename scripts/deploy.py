@@ -6,7 +6,9 @@
     python scripts/deploy.py --chain https://...  # a real network: MEDLEDGER_PRIVATE_KEY or keystore
 
 Manifests go to deployments/<chain id>.json (local chains' manifests are git-ignored).
-Brownie runs the same file with `brownie run scripts/deploy.py` (it calls main()).
+Brownie runs the same file with `brownie run scripts/deploy.py [--network anvil]`: then the
+suite is deployed with brownie's contract containers and accounts (scripts/brownie_suite.py),
+and the same manifest is written.
 """
 
 from __future__ import annotations
@@ -15,21 +17,33 @@ import argparse
 import sys
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
-
-from medledger import chain as chainmod  # noqa: E402
-from medledger.cli.context import open_session  # noqa: E402
-from medledger.deploy import deploy_suite  # noqa: E402
-from medledger.errors import ConfigurationError, MedLedgerError  # noqa: E402
 
 DEPLOYMENTS = ROOT / "deployments"
 
 
+def under_brownie() -> bool:
+    """True when `brownie run` runs this file (brownie is imported and connected)."""
+    brownie = sys.modules.get("brownie")
+    return brownie is not None and brownie.network.is_connected()
+
+
 def main(argv: list[str] | None = None) -> int:
+    if under_brownie():
+        from scripts.brownie_suite import deploy
+
+        for name, contract in deploy(manifest_dir=DEPLOYMENTS).items():
+            print(f"  {name:<20} {contract.address}")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    from medledger import chain as chainmod
+    from medledger.cli.context import open_session
+    from medledger.deploy import deploy_suite
+    from medledger.errors import ConfigurationError, MedLedgerError
+
     parser = argparse.ArgumentParser(description="Deploy the medledger suite.")
     parser.add_argument("--chain", default="embedded", help="embedded, anvil, ganache, node or an RPC URL")
     parser.add_argument("--admin", default=None, help="consortium admin (default: the deployer)")

@@ -27,6 +27,9 @@ WORLD_LIFETIME = 365 * 24 * 3600
 
 ALL_CHAINS = ("embedded", "anvil", "ganache")
 
+#: tests/brownie runs under `brownie test` in its own environment (`make brownie`), not here.
+collect_ignore = ["brownie"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
