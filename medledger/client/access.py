@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from medledger.client.base import SubClient, checksum, uint
+from medledger.client.base import SubClient, bytes32, checksum, uint
 from medledger.transactions import Receipt
 from medledger.types import AccessBasis, Purpose, RecordCategory
 
@@ -128,10 +128,11 @@ class AccessClient(SubClient):
         The record's patient and category are read from RecordRegistry, so the entry names them
         truly; raises :class:`RecordNotFound` for an unknown record and :class:`AccessDenied`
         without access."""
-        record = self._ledger.records.require(record_hash)
-        receipt = self._send("logAccess", record.patient, record.id, int(record.category))
+        record = bytes32(record_hash, "record hash")
+        patient, category = self._ledger.records.owner_of(record)
+        receipt = self._send("logAccess", patient, record, int(category))
         (event,) = self.contract.events.RecordAccessed().process_receipt(receipt.raw)
-        return LoggedRead(record.id, AccessBasis(event["args"]["basis"]), Purpose(event["args"]["purpose"]), receipt)
+        return LoggedRead(record, AccessBasis(event["args"]["basis"]), Purpose(event["args"]["purpose"]), receipt)
 
     def history(self, patient: str | None = None, *, reader: str | None = None, from_block: int = 0) -> list[AccessEntry]:
         """Logged reads of ``patient``'s records (or by ``reader``), oldest first."""

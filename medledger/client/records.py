@@ -5,11 +5,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from medledger.client.base import SubClient, bytes32, checksum
 from medledger.errors import InvalidInput, RecordNotFound
 from medledger.transactions import Receipt
 from medledger.types import RecordCategory, RecordStatus
+
+if TYPE_CHECKING:
+    from medledger.client.facade import MedLedger
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -60,6 +64,10 @@ class RecordVersion:
 class RecordsClient(SubClient):
     contract_name = "RecordRegistry"
 
+    def __init__(self, ledger: MedLedger) -> None:
+        super().__init__(ledger)
+        self._owners: dict[bytes, tuple[str, RecordCategory]] = {}
+
     def anchor(
         self,
         patient: str,
@@ -95,6 +103,17 @@ class RecordsClient(SubClient):
         if not record.exists:
             raise RecordNotFound({"contentHash": record.id}, message=f"record 0x{record.id.hex()} is not anchored")
         return record
+
+    def owner_of(self, record_hash: bytes | str) -> tuple[str, RecordCategory]:
+        """The patient and category of an anchored record, read once and then remembered: an
+        anchor's patient and category never change (only its superseded flag does), so a
+        practitioner logging many reads of one record pays for one lookup."""
+        key = bytes32(record_hash, "record hash")
+        known = self._owners.get(key)
+        if known is None:
+            record = self.require(key)
+            known = self._owners[key] = (record.patient, record.category)
+        return known
 
     def get(self, record_hash: bytes | str) -> Record:
         """The anchored record (``exists`` False if it was never anchored)."""
