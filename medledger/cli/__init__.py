@@ -24,6 +24,7 @@ from medledger.cli.node import node
 from medledger.cli.patient import patient
 from medledger.cli.record import record
 from medledger.cli.toolchain import compile_command, deploy
+from medledger.cli.web import relay, web
 from medledger.errors import MedLedgerError
 
 #: Exit status for a failure the user can fix (bad argument, wrong role, node down, ...).
@@ -77,6 +78,8 @@ cli.add_command(serials)
 cli.add_command(unit)
 cli.add_command(rx)
 cli.add_command(audit)
+cli.add_command(web)
+cli.add_command(relay)
 
 
 def main() -> None:

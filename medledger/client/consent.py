@@ -125,6 +125,37 @@ class ConsentClient(SubClient):
         )  # fmt: skip
         return self._send("grantAccess", checksum(patient, "patient"), terms.as_tuple())
 
+    def grant_message(
+        self,
+        patient: str,
+        grantee: str,
+        categories: Categories,
+        *,
+        purpose: Purpose | str | int = Purpose.TREATMENT,
+        valid_until: int,
+        write_categories: Categories = 0,
+        referral_allowed: bool = False,
+        deadline: int | None = None,
+        lifetime: int | None = None,
+    ) -> dict[str, Any]:
+        """The fields of an EIP-712 ``Grant`` by ``patient`` with its current nonce: what a wallet signs."""
+        terms = GrantTerms.build(
+            grantee, categories, purpose=purpose, valid_until=valid_until,
+            write_categories=write_categories, referral_allowed=referral_allowed,
+        )  # fmt: skip
+        patient = checksum(patient, "patient")
+        return {
+            "patient": patient,
+            **terms.as_message(),
+            "nonce": self.nonce(patient),
+            "deadline": deadline_from(self.block_time(), lifetime, deadline),
+        }
+
+    def grant_typed_data(self, patient: str, grantee: str, categories: Categories, **terms: Any) -> dict[str, Any]:
+        """The full ``eth_signTypedData_v4`` typed data of a ``Grant``, for a wallet to sign
+        (the wallet page asks for it; the signature then goes to a relayer)."""
+        return consent.typed_data(self.domain(), "Grant", self.grant_message(patient, grantee, categories, **terms))
+
     def sign_grant(
         self,
         grantee: str,
@@ -140,17 +171,10 @@ class ConsentClient(SubClient):
     ) -> consent.SignedMessage:
         """The signer's EIP-712 ``Grant``, for anyone to relay. A delegate passes ``patient``."""
         signer = self._ledger.require_signer()
-        patient = checksum(patient or signer.address, "patient")
-        terms = GrantTerms.build(
-            grantee, categories, purpose=purpose, valid_until=valid_until,
-            write_categories=write_categories, referral_allowed=referral_allowed,
+        message = self.grant_message(
+            patient or signer.address, grantee, categories, purpose=purpose, valid_until=valid_until,
+            write_categories=write_categories, referral_allowed=referral_allowed, deadline=deadline, lifetime=lifetime,
         )  # fmt: skip
-        message = {
-            "patient": patient,
-            **terms.as_message(),
-            "nonce": self.nonce(patient),
-            "deadline": deadline_from(self.block_time(), lifetime, deadline),
-        }
         return consent.sign_message(self.domain(), "Grant", message, signer)
 
     def revoke(self, patient: str, grantee: str) -> Receipt:
