@@ -26,6 +26,8 @@ def test_the_demo_tells_the_whole_story_without_a_failed_step(capsys):
 
 
 @pytest.mark.nodes
-def test_the_demo_runs_on_anvil(capsys):
-    assert load("demo").main(["--chain", "anvil"]) == 0
-    assert "demo complete" in capsys.readouterr().out
+@pytest.mark.parametrize("node", ["anvil", "ganache"])
+def test_the_demo_runs_on_a_local_node(capsys, node):
+    assert load("demo").main(["--chain", node]) == 0
+    out = capsys.readouterr().out
+    assert "demo complete" in out and f"on the {node} chain" in out and "✘" not in out
