@@ -25,7 +25,8 @@ from typing import Any
 from medledger.client import MedLedger
 from medledger.client.consent import GrantTerms
 from medledger.consent import SignedMessage
-from medledger.errors import InvalidInput, MedLedgerError
+from medledger.errors import ChainError, InvalidInput, MedLedgerError
+from medledger.transactions import translate
 from medledger.web import JsonHandler, Server
 
 MAX_BODY = 64 * 1024
@@ -84,7 +85,11 @@ def relay_server(ledger: MedLedger, *, host: str = "127.0.0.1", port: int = 0, a
                     check_signed(ledger, signed)
                     receipt = ledger.consent.relay(signed)
             except (MedLedgerError, ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
-                self.send_error_json(HTTPStatus.BAD_REQUEST, _message(exc))
+                status = HTTPStatus.BAD_GATEWAY if isinstance(exc, ChainError) else HTTPStatus.BAD_REQUEST
+                self.send_error_json(status, _message(exc))
+                return
+            except Exception as exc:  # noqa: BLE001 - a node failure is the relay's answer, not a traceback
+                self.send_error_json(HTTPStatus.BAD_GATEWAY, str(translate(exc)))
                 return
             self.send_json(HTTPStatus.OK, {"tx_hash": receipt.tx_hash, "block": receipt.block_number,
                                            "gas_used": receipt.gas_used})  # fmt: skip

@@ -26,8 +26,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from medledger.client import MedLedger
-from medledger.errors import ConfigurationError, InvalidInput, MedLedgerError
+from medledger.errors import ChainError, ConfigurationError, InvalidInput, MedLedgerError
 from medledger.toolchain import load_artifact, project_root
+from medledger.transactions import translate
 from medledger.types import Purpose, RecordCategory
 
 #: The contracts the page calls, through the wallet.
@@ -174,7 +175,11 @@ def web_server(
                         purpose=query.get("purpose", ["treatment"])[0], valid_until=now + days * DAY,
                     )  # fmt: skip
             except (MedLedgerError, ValueError) as exc:
-                self.send_error_json(HTTPStatus.BAD_REQUEST, str(exc))
+                status = HTTPStatus.BAD_GATEWAY if isinstance(exc, ChainError) else HTTPStatus.BAD_REQUEST
+                self.send_error_json(status, str(exc))
+                return
+            except Exception as exc:  # noqa: BLE001 - a node failure is an answer, not a traceback
+                self.send_error_json(HTTPStatus.BAD_GATEWAY, str(translate(exc)))
                 return
             self.send_json(HTTPStatus.OK, typed)
 

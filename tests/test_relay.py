@@ -79,3 +79,16 @@ def test_a_relay_needs_a_paying_account(world):
 
     with pytest.raises(ConfigurationError, match="no signing account"):
         relay_server(MedLedger(world.chain.w3, world.deployment), port=0)
+
+
+def test_a_node_that_does_not_answer_is_a_502_with_a_reason(world, actors, signed):
+    from web3 import Web3
+    from web3.providers.rpc import HTTPProvider
+
+    from medledger.chain import free_port
+    from medledger.client import MedLedger
+
+    dead = Web3(HTTPProvider(f"http://127.0.0.1:{free_port()}", request_kwargs={"timeout": 2}))
+    with relay_server(MedLedger(dead, world.deployment, actors.outsider), port=0) as server:
+        status, answer = post(server.url, signed.to_json())
+    assert status == 502 and "connection" in answer["error"].lower()
