@@ -8,7 +8,9 @@ and always stopped. Each test runs inside a chain snapshot, so tests never see e
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -123,6 +125,23 @@ def build_suite(chain: Chain) -> Suite:
             admin.transactor.transfer(actors.admin, person.address, 10**20)
     admin.consortium.accredit(people.clinic.address, InstitutionKind.CLINIC, b"\x33" * 32)
     return Suite(chain, deployment, actors, people)
+
+
+@contextmanager
+def own_anvil(state_file: Path | None = None) -> Iterator[Suite]:
+    """A fresh anvil of the test's own (state in ``state_file`` if given, for a restart), the
+    suite, and a doctor licensed by the authority; stopped on exit."""
+    node = chainmod.start_node("anvil", state_file=state_file)
+    chain = chainmod.connect_local(node.url, "anvil", node)
+    try:
+        suite = build_suite(chain)
+        now = chain.now()
+        suite.ledger(suite.actors.authority).credentials.issue(
+            suite.actors.doctor.address, "licence", valid_from=now - 10, valid_until=now + 10**7
+        )
+        yield suite
+    finally:
+        chain.close()
 
 
 @pytest.fixture(scope="session")

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from medledger import chain as chainmod
 from medledger.identity import identity_commitment
 from medledger.relay import relay_server
 from medledger.types import RecordCategory
 from medledger.web import web_server
-from tests.conftest import build_suite
+from tests.conftest import own_anvil
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 #: CI sets this: there a missing browser is a failure, not a reason to skip.
@@ -50,18 +49,8 @@ window.ethereum = {
 
 @pytest.fixture
 def anvil_suite():
-    node = chainmod.start_node("anvil")
-    chain = chainmod.connect_local(node.url, "anvil", node)
-    try:
-        suite = build_suite(chain)
-        admin = suite.ledger(suite.actors.admin)
-        now = chain.now()
-        admin.using(suite.actors.authority).credentials.issue(
-            suite.actors.doctor.address, "licence", valid_from=now - 10, valid_until=now + 10**7
-        )
+    with own_anvil() as suite:
         yield suite
-    finally:
-        chain.close()
 
 
 @pytest.fixture

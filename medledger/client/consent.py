@@ -157,24 +157,12 @@ class ConsentClient(SubClient):
         return consent.typed_data(self.domain(), "Grant", self.grant_message(patient, grantee, categories, **terms))
 
     def sign_grant(
-        self,
-        grantee: str,
-        categories: Categories,
-        *,
-        purpose: Purpose | str | int = Purpose.TREATMENT,
-        valid_until: int,
-        write_categories: Categories = 0,
-        referral_allowed: bool = False,
-        patient: str | None = None,
-        deadline: int | None = None,
-        lifetime: int | None = None,
+        self, grantee: str, categories: Categories, *, patient: str | None = None, **terms: Any
     ) -> consent.SignedMessage:
-        """The signer's EIP-712 ``Grant``, for anyone to relay. A delegate passes ``patient``."""
+        """The signer's EIP-712 ``Grant``, for anyone to relay; ``terms`` as :meth:`grant_message`
+        takes them (``valid_until`` is required). A delegate passes ``patient``."""
         signer = self._ledger.require_signer()
-        message = self.grant_message(
-            patient or signer.address, grantee, categories, purpose=purpose, valid_until=valid_until,
-            write_categories=write_categories, referral_allowed=referral_allowed, deadline=deadline, lifetime=lifetime,
-        )  # fmt: skip
+        message = self.grant_message(patient or signer.address, grantee, categories, **terms)
         return consent.sign_message(self.domain(), "Grant", message, signer)
 
     def revoke(self, patient: str, grantee: str) -> Receipt:

@@ -194,23 +194,13 @@ def test_a_sync_stopped_mid_way_resumes_without_loss_or_double(world, ml, actors
 
 @pytest.fixture
 def anvil_world(tmp_path):
-    """A fresh anvil with its state in a file, the suite, a registered patient and a doctor."""
-    from tests.conftest import build_suite
+    """A fresh anvil with its state in a file, the suite, a licensed doctor and a registered patient."""
+    from tests.conftest import own_anvil
 
     state = tmp_path / "anvil-state.json"
-    node = chainmod.start_node("anvil", state_file=state)
-    chain = chainmod.connect_local(node.url, "anvil", node)
-    try:
-        suite = build_suite(chain)
-        admin = suite.ledger(suite.actors.admin)
-        now = chain.now()
-        admin.using(suite.actors.authority).credentials.issue(
-            suite.actors.doctor.address, "licence", valid_from=now - 10, valid_until=now + 10**7
-        )
-        register(admin.using(suite.people.patient), 1)
+    with own_anvil(state) as suite:
+        register(suite.ledger(suite.people.patient), 1)
         yield suite, state
-    finally:
-        chain.close()
 
 
 def grants(suite, count: int, start: int = 0) -> None:
