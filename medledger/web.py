@@ -55,6 +55,15 @@ class JsonHandler(BaseHTTPRequestHandler):
     def send_error_json(self, status: int, message: str) -> None:
         self.send_json(status, {"error": message})
 
+    def send_failure(self, exc: Exception) -> None:
+        """A refused request (400) or a node that failed (502), with the reason; never a traceback."""
+        if isinstance(exc, ChainError) or not isinstance(exc, MedLedgerError | ValueError | KeyError | TypeError):
+            self.send_error_json(HTTPStatus.BAD_GATEWAY, str(translate(exc)))
+        elif isinstance(exc, KeyError):
+            self.send_error_json(HTTPStatus.BAD_REQUEST, f"the request lacks {exc.args[0]!r}")
+        else:
+            self.send_error_json(HTTPStatus.BAD_REQUEST, str(exc) or type(exc).__name__)
+
     def do_OPTIONS(self) -> None:  # noqa: N802 - CORS preflight
         self.send_response(HTTPStatus.NO_CONTENT)
         self.send_header("Access-Control-Allow-Origin", self.allow_origin)
@@ -174,12 +183,8 @@ def web_server(
                         one("patient"), one("grantee"), one("categories"),
                         purpose=query.get("purpose", ["treatment"])[0], valid_until=now + days * DAY,
                     )  # fmt: skip
-            except (MedLedgerError, ValueError) as exc:
-                status = HTTPStatus.BAD_GATEWAY if isinstance(exc, ChainError) else HTTPStatus.BAD_REQUEST
-                self.send_error_json(status, str(exc))
-                return
-            except Exception as exc:  # noqa: BLE001 - a node failure is an answer, not a traceback
-                self.send_error_json(HTTPStatus.BAD_GATEWAY, str(translate(exc)))
+            except Exception as exc:  # noqa: BLE001 - every failure is an answer, not a traceback
+                self.send_failure(exc)
                 return
             self.send_json(HTTPStatus.OK, typed)
 

@@ -18,7 +18,7 @@ from medledger.audit import AuditEvent, AuditIndex, export
 from medledger.audit.index import DEFAULT_BATCH_SIZE
 from medledger.cli.common import Session, chain_options, json_option, parse_time
 from medledger.cli.context import home
-from medledger.cli.output import emit
+from medledger.cli.output import emit, wants_json
 
 
 def default_db() -> Path:
@@ -86,7 +86,7 @@ def export_group() -> None:
 
 
 def _show(ctx: click.Context, events: list[AuditEvent], title: str) -> None:
-    if ctx.find_root().params.get("as_json") or (ctx.obj and ctx.obj.get("json")):
+    if wants_json(ctx):
         click.echo(json.dumps([e.as_dict() for e in events], indent=2, sort_keys=True))
         return
     console = Console(soft_wrap=True)

@@ -24,10 +24,15 @@ def plain(value: Any) -> Any:
     return value
 
 
+def wants_json(ctx: click.Context) -> bool:
+    """Whether ``--json`` was given, on the command or on a group above it."""
+    return bool(ctx.find_root().params.get("as_json") or (ctx.obj and ctx.obj.get("json")))
+
+
 def emit(ctx: click.Context, data: dict[str, Any] | list[dict[str, Any]], title: str = "") -> None:
     """Print ``data`` as JSON (``--json``) or as a table: one row per item, or key/value pairs."""
     data = plain(data)
-    if ctx.find_root().params.get("as_json") or (ctx.obj and ctx.obj.get("json")):
+    if wants_json(ctx):
         click.echo(json.dumps(data, indent=2, sort_keys=True))
         return
     console = Console(soft_wrap=True)

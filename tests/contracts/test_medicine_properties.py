@@ -95,6 +95,14 @@ class Model:
     prescriptions: dict[int, Rx] = field(default_factory=dict)
     alarms: int = 0
 
+    def settle(self, entry: tuple[Shipment, str, str], onto: str) -> None:
+        """A shipment leaves transit: received onto the recipient's shelf or cancelled onto the sender's."""
+        shipment, sender, _ = entry
+        self.holdings[sender].in_transit -= shipment.quantity
+        self.holdings[onto].held += shipment.quantity
+        self.in_transit.remove(entry)
+        self.settled.append(entry)
+
 
 callers = st.sampled_from(("maker", "distributor", "pharmacy", "hospital", "outsider", "regulator"))
 
@@ -180,10 +188,7 @@ class MedicineLifecycle(RuleBasedStateMachine):
             error = errors.BatchNotMovable
         if self.attempt(error, lambda: self.ml[by].batches.receive(shipment)) is not None:
             event("received")
-            m.holdings[sender].in_transit -= shipment.quantity
-            m.holdings[recipient].held += shipment.quantity
-            m.in_transit.remove((shipment, sender, recipient))
-            m.settled.append((shipment, sender, recipient))
+            m.settle((shipment, sender, recipient), onto=recipient)
 
     @precondition(lambda self: bool(self.model.in_transit))
     @rule(pick=st.integers(0, 20), as_sender=st.booleans(), stranger=callers)
@@ -196,10 +201,7 @@ class MedicineLifecycle(RuleBasedStateMachine):
         error = None if by == sender else errors.NotShipmentParty
         if self.attempt(error, lambda: self.ml[by].batches.cancel(shipment)) is not None:
             event("cancelled (any batch status)")
-            m.holdings[sender].in_transit -= shipment.quantity
-            m.holdings[sender].held += shipment.quantity
-            m.in_transit.remove((shipment, sender, recipient))
-            m.settled.append((shipment, sender, recipient))
+            m.settle((shipment, sender, recipient), onto=sender)
 
     # ─── Prescriptions and dispensing ────────────────────────────────────────────────────
 
