@@ -19,6 +19,7 @@ from medledger.audit.index import DEFAULT_BATCH_SIZE
 from medledger.cli.common import Session, chain_options, json_option, parse_time
 from medledger.cli.context import home
 from medledger.cli.output import emit, wants_json
+from medledger.errors import ConfigurationError
 
 
 def default_db() -> Path:
@@ -137,7 +138,10 @@ def _question(name: str, help_text: str, *params: Callable[..., Any]) -> Callabl
             if out is None:
                 click.echo(text, nl=False)
             else:
-                out.write_text(text)
+                try:
+                    out.write_text(text)
+                except OSError as exc:
+                    raise ConfigurationError(f"cannot write {out}: {exc.strerror}") from None
                 click.echo(f"wrote {out}", err=True)
 
     return register

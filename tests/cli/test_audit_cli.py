@@ -66,3 +66,5 @@ def test_audit_mistakes_end_in_one_line(deployed, tmp_path):
     assert code == 2 and "ARG=VALUE" in err
     code, _, err = run(env, "audit", "query", "break-glass", "--since", "yesterday-ish", "--db", db)
     assert code == 2 and "not a date" in err
+    nowhere = str(tmp_path / "no-such-folder" / "out.csv")
+    assert_user_error(*run(env, "audit", "export", "break-glass", "--db", db, "--out", nowhere), "cannot write")
