@@ -71,6 +71,8 @@ class IndexFollowsTheChain(RuleBasedStateMachine):
     def fork(self) -> None:
         """The chain drops every block since the last snapshot (a reorg, or a shorter chain)."""
         self.chain.revert(self.snapshots.pop())
+        for ledger in self.ledgers:  # their dropped transactions took nonces the chain no longer counts
+            ledger.transactor.forget_nonce(ledger.require_signer().address)
         self.synced = False
 
     @rule(batch=st.integers(1, 5))
@@ -108,3 +110,21 @@ IndexFollowsTheChain.TestCase.settings = settings(
     max_examples=12, stateful_step_count=14, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 TestIndexFollowsTheChain = IndexFollowsTheChain.TestCase
+
+
+def test_a_sender_whose_transactions_a_fork_dropped_sends_again_and_the_index_follows() -> None:
+    """The sequence that once broke the machine above (CI, session 4): emit, fork, emit again."""
+    machine = IndexFollowsTheChain()
+    try:
+        machine.start()
+        machine.snapshot()
+        machine.emit(who=2, count=2)
+        machine.sync(batch=2)
+        machine.fork()
+        machine.emit(who=2, count=1)
+        machine.sync(batch=2)
+        machine.a_finished_sync_mirrors_the_chain()
+        machine.nothing_is_ever_doubled()
+        assert len(machine.indexed()) == len(machine.canonical()) > 0
+    finally:
+        machine.teardown()

@@ -1,0 +1,26 @@
+"""``medledger web`` and ``medledger relay``: the servers themselves are tested in tests/test_web.py
+and tests/test_relay.py; here, what a user meets at the command line."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from tests.cli.conftest import assert_user_error, run
+
+
+@pytest.mark.parametrize("command", ["web", "relay"])
+def test_a_busy_port_is_one_clear_line(deployed, command):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        assert_user_error(*run(deployed, command, "--port", port), f"cannot listen on 127.0.0.1:{port}")
+
+
+@pytest.mark.parametrize("command", ["web", "relay"])
+def test_without_a_node_the_servers_say_how_to_start_one(tmp_path, command):
+    # a home of its own: this module's `env` has the node `deployed` started
+    empty = {"MEDLEDGER_HOME": str(tmp_path), "MEDLEDGER_DEPLOYMENTS": str(tmp_path / "deployments")}
+    assert_user_error(*run(empty, command, "--port", "0"), "medledger node start")
