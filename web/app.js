@@ -82,7 +82,9 @@ async function connect() {
     return;
   }
   config = await (await fetch("/config.json")).json();
-  provider = new BrowserProvider(window.ethereum);
+  // No response cache: ethers shares identical requests for 250 ms by default, so a refresh right
+  // after a mined transaction could show the logs and grants from before it.
+  provider = new BrowserProvider(window.ethereum, undefined, { cacheTimeout: -1 });
   const [first] = await provider.send("eth_requestAccounts", []);
   const network = await provider.getNetwork();
   if (Number(network.chainId) !== config.chainId) {
