@@ -6,6 +6,7 @@ import json
 import os
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -19,10 +20,15 @@ ADMIN, REGULATOR, AUTHORITY, HOSPITAL, DOCTOR, OUTSIDER, CLINIC, PATIENT, GUARDI
 SECRETS = [a.key.hex().removeprefix("0x") for a in dev_accounts()]
 
 
+def home_env(home: Path) -> dict[str, str]:
+    """The environment of CLI calls whose node, manifests and deployments live under ``home``."""
+    return {"MEDLEDGER_HOME": str(home), "MEDLEDGER_DEPLOYMENTS": str(home / "deployments")}
+
+
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     home = tmp_path_factory.mktemp("medledger-home")
-    environment = {"MEDLEDGER_HOME": str(home), "MEDLEDGER_DEPLOYMENTS": str(home / "deployments")}
+    environment = home_env(home)
     yield environment
     node_file = home / "node.json"
     if node_file.is_file():  # a failing test must not leave a node behind

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from tests.cli.conftest import assert_user_error, run
+from tests.cli.conftest import assert_user_error, home_env, run
 
 
 @pytest.mark.parametrize("command", ["web", "relay"])
@@ -22,5 +22,4 @@ def test_a_busy_port_is_one_clear_line(deployed, command):
 @pytest.mark.parametrize("command", ["web", "relay"])
 def test_without_a_node_the_servers_say_how_to_start_one(tmp_path, command):
     # a home of its own: this module's `env` has the node `deployed` started
-    empty = {"MEDLEDGER_HOME": str(tmp_path), "MEDLEDGER_DEPLOYMENTS": str(tmp_path / "deployments")}
-    assert_user_error(*run(empty, command, "--port", "0"), "medledger node start")
+    assert_user_error(*run(home_env(tmp_path), command, "--port", "0"), "medledger node start")
