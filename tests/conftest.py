@@ -131,8 +131,7 @@ def build_suite(chain: Chain) -> Suite:
 def own_anvil(state_file: Path | None = None) -> Iterator[Suite]:
     """A fresh anvil of the test's own (state in ``state_file`` if given, for a restart), the
     suite, and a doctor licensed by the authority; stopped on exit."""
-    node = chainmod.start_node("anvil", state_file=state_file)
-    chain = chainmod.connect_local(node.url, "anvil", node)
+    chain = chainmod.connect("anvil", state_file=state_file)  # stops the node if it cannot connect
     try:
         suite = build_suite(chain)
         now = chain.now()

@@ -269,14 +269,31 @@ def test_anvil_reorg_replaces_the_last_blocks(anvil_world, tmp_path):
     assert len(after) == len(before) - 2  # the two replaced blocks held one grant each
 
 
+def settled_state(state, head: int, into):
+    """A copy of anvil's state file once it holds block ``head``. Anvil rewrites the file every
+    second, and not atomically, so a node killed at any moment may leave it cut short."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            text = state.read_text()
+            best = json.loads(text)["best_block_number"]
+            if (int(best, 0) if isinstance(best, str) else int(best)) >= head:
+                into.write_text(text)
+                return into
+        except (OSError, ValueError, KeyError):
+            pass  # not written yet, or caught mid-write
+        time.sleep(0.1)
+    raise AssertionError(f"anvil did not save block {head} to {state} within 30 s")
+
+
 @pytest.mark.nodes
 def test_a_node_killed_mid_sync_and_restarted_loses_and_doubles_nothing(anvil_world, tmp_path):
     suite, state = anvil_world
     grants(suite, 12)
-    time.sleep(1.5)  # anvil writes its state file every second
+    w3 = suite.chain.w3
+    saved = settled_state(state, w3.eth.block_number, tmp_path / "saved-state.json")
     node = suite.chain.node
     path = tmp_path / "a.sqlite"
-    w3 = suite.chain.w3
     steps = []
 
     def kill_the_node(last: int, target: int, events: int) -> None:
@@ -289,7 +306,7 @@ def test_a_node_killed_mid_sync_and_restarted_loses_and_doubles_nothing(anvil_wo
         with pytest.raises(ChainError):
             index.sync(progress=kill_the_node)
         assert index.cursor == steps[-1]
-    restarted = chainmod.start_node("anvil", state_file=state, port=node.port)
+    restarted = chainmod.start_node("anvil", state_file=saved, port=node.port)
     try:
         with AuditIndex(path, w3=w3, deployment=suite.deployment, batch_size=4) as index:
             report = index.sync()
