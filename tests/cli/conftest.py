@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import signal
@@ -18,6 +19,8 @@ from medledger.cli.context import pid_alive
 ACCOUNTS = [a.address for a in dev_accounts()]
 ADMIN, REGULATOR, AUTHORITY, HOSPITAL, DOCTOR, OUTSIDER, CLINIC, PATIENT, GUARDIAN, NURSE = ACCOUNTS[:10]
 SECRETS = [a.key.hex().removeprefix("0x") for a in dev_accounts()]
+#: A batch expiry years ahead of whenever the tests run (the persistent node keeps wall-clock time).
+EXPIRES = datetime.date(datetime.date.today().year + 5, 1, 1)
 
 
 def home_env(home: Path) -> dict[str, str]:

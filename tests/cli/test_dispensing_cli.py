@@ -5,13 +5,14 @@ Accounts: 5 is the manufacturer, 8 a pharmacy, 4 the licensed doctor, 7 the pati
 
 from __future__ import annotations
 
+import datetime
 import json
 from xml.etree import ElementTree
 
 import pytest
 
 from medledger.client.batches import expiry_date
-from tests.cli.conftest import DOCTOR, GUARDIAN, OUTSIDER, PATIENT, assert_user_error, run, run_json
+from tests.cli.conftest import DOCTOR, EXPIRES, GUARDIAN, OUTSIDER, PATIENT, assert_user_error, run, run_json
 
 GTIN = "09506000134352"
 PHARMACY = GUARDIAN
@@ -30,7 +31,7 @@ def stocked(deployed, tmp_path_factory):
     run_json(env, "credential", "issue", OUTSIDER, "--kind", "accreditation", "--days", "365", "--account", "2")
     run_json(env, "product", "register", GTIN, "--name", "Medicine A", "--account", "5")
     batch = run_json(env, "batch", "register", "--gtin", GTIN, "--lot", "RX-1", "--quantity", "12",
-                     "--expires", "2031-01-01", "--serial-root", made["serial_root"], "--account", "5")["batch_id"]  # fmt: skip
+                     "--expires", EXPIRES.isoformat(), "--serial-root", made["serial_root"], "--account", "5")["batch_id"]  # fmt: skip
     assert batch == made["batch_id"]
     shipped = run_json(env, "batch", "ship", batch, "--to", PHARMACY, "--quantity", "10", "--account", "5")
     run_json(env, "batch", "receive", shipped["shipment_id"], "--account", "8")
@@ -50,10 +51,10 @@ def test_a_pharmacist_verifies_a_pack_in_hand(stocked):
     env, proofs, serials, batch = stocked
     checked = run_json(env, "unit", "verify", "--proofs", str(proofs), "--serial", serials[0])
     assert checked["verified"] and checked["result"] == "verified" and checked["batch_id"] == batch
-    printed = expiry_date(int(__import__("datetime").datetime(2031, 1, 1, tzinfo=__import__("datetime").timezone.utc).timestamp()))
+    printed = expiry_date(int(datetime.datetime(EXPIRES.year, 1, 1, tzinfo=datetime.timezone.utc).timestamp()))
     element = f"(01){GTIN}(17){printed:%y%m%d}(10)RX-1(21){serials[0]}"
     assert run_json(env, "unit", "verify", "--proofs", str(proofs), "--pack", element)["result"] == "verified"
-    wrong_expiry = f"(01){GTIN}(17)300101(10)RX-1(21){serials[0]}"
+    wrong_expiry = f"(01){GTIN}(17){printed.replace(year=printed.year - 1):%y%m%d}(10)RX-1(21){serials[0]}"
     code, out, _ = run(env, "unit", "verify", "--proofs", str(proofs), "--pack", wrong_expiry, "--json")
     assert code == 3 and json.loads(out)["result"] == "wrong_expiry"
     code, out, _ = run(env, "unit", "verify", "--proofs", str(proofs), "--serial", "NOTMADE1", "--json")

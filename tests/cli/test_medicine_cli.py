@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.cli.conftest import AUTHORITY, HOSPITAL, OUTSIDER, assert_user_error, run, run_json
+from tests.cli.conftest import AUTHORITY, EXPIRES, HOSPITAL, OUTSIDER, assert_user_error, run, run_json
 
 GTIN = "09506000134352"
 
@@ -21,7 +21,7 @@ def test_product_and_batch_lifecycle(deployed):
     assert_user_error(*run(env, "product", "register", "09506000134353", "--name", "X", "--account", "5"), "check digit")
 
     batch = run_json(env, "batch", "register", "--gtin", GTIN, "--lot", "L-77", "--quantity", "500",
-                     "--expires", "2031-01-01", "--serial-root", "0x" + "5e" * 32, "--account", "5")["batch_id"]  # fmt: skip
+                     "--expires", EXPIRES.isoformat(), "--serial-root", "0x" + "5e" * 32, "--account", "5")["batch_id"]  # fmt: skip
     code, out, _ = run(env, "batch", "verify", batch, "--json")
     assert code == 0
     shipped = run_json(env, "batch", "ship", batch, "--to", HOSPITAL, "--quantity", "40", "--account", "5")
@@ -44,4 +44,4 @@ def test_product_and_batch_lifecycle(deployed):
                     ("cancelled", "-"), ("quarantined", "-"), ("released", "-"), ("recalled", "-")]  # fmt: skip
     assert_user_error(*run(env, "batch", "receive", "0x" + "11" * 32, "--account", "3"), "no shipment")
     assert_user_error(*run(env, "batch", "register", "--gtin", GTIN, "--lot", "L" * 25, "--quantity", "5",
-                           "--expires", "2031-01-01", "--serial-root", "0x" + "5e" * 32, "--account", "5"), "lot")  # fmt: skip
+                           "--expires", EXPIRES.isoformat(), "--serial-root", "0x" + "5e" * 32, "--account", "5"), "lot")  # fmt: skip
