@@ -54,6 +54,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def port_is_free(port: int) -> bool:
+    """Whether a node could listen on 127.0.0.1:``port`` now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def node_modules_bin(tool: str, root: Path | None = None) -> Path:
     """The executable of ``tool`` (anvil or ganache) installed by npm in the project."""
     from medledger.toolchain import project_root
@@ -126,18 +136,26 @@ def node_command(
     ]  # fmt: skip
 
 
+class NodeExited(ChainError):
+    """The node process ended while starting (a bad state file, or its port was taken)."""
+
+
 def wait_for_rpc(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
     """Poll ``eth_chainId`` at ``url`` until it answers, the process dies or time runs out."""
     deadline = time.monotonic() + timeout
-    w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": 2}))
+    # no retries inside web3: this loop polls, and must see the process exit between two polls
+    w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": 2}, exception_retry_configuration=None))
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise ChainError(f"the node at {url} exited with code {process.returncode} while starting")
+            raise NodeExited(f"the node at {url} exited with code {process.returncode} while starting")
         try:
             w3.eth.chain_id
-            return
         except Exception:  # noqa: BLE001 - any failure here just means "not up yet"
             time.sleep(0.1)
+            continue
+        # checked after the answer too: an answer from whatever else holds the port is no start
+        if process is None or process.poll() is None:
+            return
     raise ChainError(f"the node at {url} did not answer within {timeout:.0f}s")
 
 
@@ -156,21 +174,33 @@ def start_node(
     The node runs in its own session, so it outlives this process unless
     :meth:`LocalNode.stop` is called (``medledger node start`` relies on that).
     """
-    port = port or free_port()
-    cmd = node_command(kind, port, state_file, root) + list(extra_args or [])
-    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - owned by the child
-    process = subprocess.Popen(
-        cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True
-    )
-    if log_path:
-        log.close()  # type: ignore[union-attr]
-    node = LocalNode(kind, port, process, log_path)
-    try:
-        wait_for_rpc(node.url, timeout, process)
-    except BaseException:
-        node.stop()
-        raise
-    return node
+    # A port picked here is free now, but something else may bind it before the node does: then
+    # the node exits at once, and another free port is tried.
+    attempts = 1 if port else 3
+    for attempt in range(1, attempts + 1):
+        chosen = port or free_port()
+        cmd = node_command(kind, chosen, state_file, root) + list(extra_args or [])
+        log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - owned by the child
+        process = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True
+        )
+        if log_path:
+            log.close()  # type: ignore[union-attr]
+        node = LocalNode(kind, chosen, process, log_path)
+        try:
+            wait_for_rpc(node.url, timeout, process)
+            return node
+        except NodeExited as exited:
+            node.stop()
+            if attempt < attempts:
+                continue
+            if not port_is_free(chosen):
+                raise NodeExited(f"cannot start {kind}: 127.0.0.1:{chosen} is already in use") from None
+            raise exited from None
+        except BaseException:
+            node.stop()
+            raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 @dataclass
