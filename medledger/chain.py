@@ -159,6 +159,18 @@ def wait_for_rpc(url: str, timeout: float, process: subprocess.Popen[bytes] | No
     raise ChainError(f"the node at {url} did not answer within {timeout:.0f}s")
 
 
+def _spawn(cmd: list[str], log_path: Path | None) -> subprocess.Popen[bytes]:
+    """Run ``cmd`` in a session of its own, its output appended to ``log_path`` (or dropped)."""
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - owned by the child
+    try:
+        return subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True
+        )
+    finally:
+        if log_path:
+            log.close()  # type: ignore[union-attr]
+
+
 def start_node(
     kind: Literal["anvil", "ganache"],
     *,
@@ -180,15 +192,9 @@ def start_node(
     for attempt in range(1, attempts + 1):
         chosen = port or free_port()
         cmd = node_command(kind, chosen, state_file, root) + list(extra_args or [])
-        log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - owned by the child
-        process = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True
-        )
-        if log_path:
-            log.close()  # type: ignore[union-attr]
-        node = LocalNode(kind, chosen, process, log_path)
+        node = LocalNode(kind, chosen, _spawn(cmd, log_path), log_path)
         try:
-            wait_for_rpc(node.url, timeout, process)
+            wait_for_rpc(node.url, timeout, node.process)
             return node
         except NodeExited as exited:
             node.stop()
