@@ -1,7 +1,10 @@
-"""Helpers shared by the contract tests."""
+"""Helpers shared by the tests."""
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +21,15 @@ from medledger.identity import identity_commitment, public_key
 from medledger.transactions import Receipt
 
 DAY = 24 * 3600
+
+
+@contextmanager
+def busy_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that something else listens on (and never answers) meanwhile."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield int(taken.getsockname()[1])
 
 
 def register(ledger: Any, seed: int) -> str:

@@ -12,6 +12,7 @@ from eth_account import Account
 from medledger import chain as chainmod
 from medledger.errors import ConfigurationError, NodeNotRunning
 from medledger.transactions import Transactor
+from tests.helpers import busy_port
 
 DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil dev key #0
 
@@ -34,30 +35,22 @@ def test_local_node_starts_answers_and_is_stopped(kind, chain_id):
     assert not _port_open(node.port)
 
 
-@pytest.fixture
-def busy_port():
-    """A port something else listens on (and never answers)."""
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        yield taken.getsockname()[1]
+def test_a_node_whose_picked_port_is_taken_meanwhile_starts_on_another(monkeypatch):
+    with busy_port() as taken:
+        picks = iter([taken])
+        fresh = chainmod.free_port
+        monkeypatch.setattr(chainmod, "free_port", lambda: next(picks, None) or fresh())
+        node = chainmod.start_node("anvil")
+        try:
+            assert node.port != taken and node.process.poll() is None
+            assert chainmod.connect_local(node.url, "anvil", node).chain_id == 31337
+        finally:
+            node.stop()
 
 
-def test_a_node_whose_picked_port_is_taken_meanwhile_starts_on_another(busy_port, monkeypatch):
-    picks = iter([busy_port])
-    fresh = chainmod.free_port
-    monkeypatch.setattr(chainmod, "free_port", lambda: next(picks, None) or fresh())
-    node = chainmod.start_node("anvil")
-    try:
-        assert node.port != busy_port and node.process.poll() is None
-        assert chainmod.connect_local(node.url, "anvil", node).chain_id == 31337
-    finally:
-        node.stop()
-
-
-def test_a_node_asked_for_a_taken_port_fails_with_the_reason(busy_port):
-    with pytest.raises(chainmod.NodeExited, match=f"127.0.0.1:{busy_port} is already in use"):
-        chainmod.start_node("anvil", port=busy_port)
+def test_a_node_asked_for_a_taken_port_fails_with_the_reason():
+    with busy_port() as taken, pytest.raises(chainmod.NodeExited, match=f"127.0.0.1:{taken} is already in use"):
+        chainmod.start_node("anvil", port=taken)
 
 
 def test_anvil_state_file_survives_a_restart(tmp_path):

@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from click.testing import CliRunner
 from medledger.cli import cli
 from medledger.deploy import CONTRACT_NAMES
 from tests.cli.conftest import AUTHORITY, DOCTOR, HOSPITAL, OUTSIDER, REGULATOR, assert_user_error, home_env, run, run_json
+from tests.helpers import busy_port
 
 
 def _leaf_commands(group: click.Group, prefix: tuple[str, ...] = ()):
@@ -50,10 +50,7 @@ def test_without_a_node_the_cli_says_how_to_start_one(env):
 
 
 def test_a_node_on_a_taken_port_is_one_clear_line(tmp_path):
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
+    with busy_port() as port:
         assert_user_error(*run(home_env(tmp_path), "node", "start", "--port", str(port)),
                           f"127.0.0.1:{port} is already in use")  # fmt: skip
     assert not (tmp_path / "node.json").exists()

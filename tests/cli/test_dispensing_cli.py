@@ -51,7 +51,7 @@ def test_a_pharmacist_verifies_a_pack_in_hand(stocked):
     env, proofs, serials, batch = stocked
     checked = run_json(env, "unit", "verify", "--proofs", str(proofs), "--serial", serials[0])
     assert checked["verified"] and checked["result"] == "verified" and checked["batch_id"] == batch
-    printed = expiry_date(int(datetime.datetime(EXPIRES.year, 1, 1, tzinfo=datetime.timezone.utc).timestamp()))
+    printed = expiry_date(int(datetime.datetime.combine(EXPIRES, datetime.time(), datetime.timezone.utc).timestamp()))
     element = f"(01){GTIN}(17){printed:%y%m%d}(10)RX-1(21){serials[0]}"
     assert run_json(env, "unit", "verify", "--proofs", str(proofs), "--pack", element)["result"] == "verified"
     wrong_expiry = f"(01){GTIN}(17){printed.replace(year=printed.year - 1):%y%m%d}(10)RX-1(21){serials[0]}"

@@ -3,20 +3,16 @@ and tests/test_relay.py; here, what a user meets at the command line."""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from tests.cli.conftest import assert_user_error, home_env, run
+from tests.helpers import busy_port
 
 
 @pytest.mark.parametrize("command", ["web", "relay"])
 def test_a_busy_port_is_one_clear_line(deployed, command):
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = str(taken.getsockname()[1])
-        assert_user_error(*run(deployed, command, "--port", port), f"cannot listen on 127.0.0.1:{port}")
+    with busy_port() as port:
+        assert_user_error(*run(deployed, command, "--port", str(port)), f"cannot listen on 127.0.0.1:{port}")
 
 
 @pytest.mark.parametrize("command", ["web", "relay"])
