@@ -94,6 +94,7 @@ class ReadNotConfirmed(VaultError):
             progress = f"block {block} is not finalized yet (finalized: {shown})"
         else:
             progress = f"{confirmations} of {required} confirmations"
+        self.progress = progress
         super().__init__(f"the access-log entry is not confirmed yet: {progress}, retry")
 
 

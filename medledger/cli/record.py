@@ -150,7 +150,7 @@ def read(
 
     def waiting(not_yet: ReadNotConfirmed) -> None:
         if not told:
-            click.echo(f"waiting up to {wait} s: {not_yet}", err=True)
+            click.echo(f"waiting up to {wait} s for the logged read to be confirmed: {not_yet.progress}", err=True)
         told.append(not_yet)
 
     try:
