@@ -3,6 +3,11 @@
 The vault here is a local folder (``--vault``, default ``$MEDLEDGER_HOME/vault``) that plays both
 the store and its custodian service; its custodian key lives in the folder, readable by its owner
 only. Record contents are never printed: ``read`` writes the plaintext to a file.
+
+The vault serves a logged read only once it is confirmed (``--confirmations``; 0 on the node of
+``medledger node start`` and other dev chains, 12 blocks or the node's finalized block elsewhere).
+``read`` waits up to ``--wait`` seconds for that, then ends with one line and exit status 75 that
+names the logged transaction; ``read --log-tx TX`` presents that read again without logging another.
 """
 
 from __future__ import annotations
@@ -16,16 +21,20 @@ import click
 
 from medledger.cli.common import Session, chain_options, receipt_fields, show_time
 from medledger.cli.context import home, key_file
-from medledger.cli.output import emit
-from medledger.errors import InvalidInput
+from medledger.cli.output import emit, wants_json
+from medledger.errors import ConfigurationError, InvalidInput
 from medledger.keyfile import KeyFile
 from medledger.types import RecordCategory, RecordStatus
-from medledger.vault import ReadRequest, Vault, open_delivery
+from medledger.vault import Confirmations, ReadNotConfirmed, ReadRequest, Vault, open_delivery, parse_confirmations
 
 F = TypeVar("F", bound=Callable[..., Any])
 CATEGORIES = [c.name.lower().replace("_", "-") for c in RecordCategory]
 #: Exit status of `record verify` when the file is not the current version of an anchored record.
 NOT_CURRENT_EXIT = 3
+#: Exit status of `record read` when the logged read is not confirmed yet (EX_TEMPFAIL: retry).
+NOT_CONFIRMED_EXIT = 75
+#: How long `record read` waits for its logged read to be confirmed, by default.
+DEFAULT_WAIT = 300
 
 
 def vault_option(function: F) -> F:
@@ -33,10 +42,24 @@ def vault_option(function: F) -> F:
                         help="The vault folder (default: $MEDLEDGER_HOME/vault).")(function)  # fmt: skip
 
 
-def open_vault(folder: Path | None) -> Vault:
+def open_vault(folder: Path | None, confirmations: Confirmations | None = None) -> Vault:
     root = folder or home() / "vault"
     custodian = KeyFile(root / "custodian.json").encryption_key(create=True)
-    return Vault(root, custodian_key=custodian)
+    return Vault(root, custodian_key=custodian, confirmations=confirmations)
+
+
+def confirmations_option(function: F) -> F:
+    def parse(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Confirmations | None:
+        try:
+            return None if value is None else parse_confirmations(value)
+        except ConfigurationError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return click.option(
+        "--confirmations", default=None, callback=parse, metavar="N|finalized",
+        help="Blocks mined on top of the logged read before the vault serves it, or `finalized` "
+        "(default: 0 on a local node, else 12, or sooner once the node's finalized block covers it).",
+    )(function)  # fmt: skip
 
 
 @click.group()
@@ -101,18 +124,44 @@ def verify(ctx: click.Context, session: Session, file_or_id: str) -> None:
 @click.argument("record_id")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Where to write the decrypted record (mode 0600).")  # fmt: skip
+@confirmations_option
+@click.option("--wait", type=click.IntRange(0), default=DEFAULT_WAIT, show_default=True,
+              help="Seconds to wait for the logged read to be confirmed.")  # fmt: skip
+@click.option("--log-tx", default=None, help="Present the read that this transaction logged (from an "
+              "earlier `record read` that was not confirmed yet) instead of logging another.")  # fmt: skip
 @vault_option
 @chain_options
 @click.pass_context
-def read(ctx: click.Context, session: Session, record_id: str, out: Path, vault_dir: Path | None) -> None:
-    """Log the read on chain, fetch the ciphertext from the vault against that entry, decrypt it."""
+def read(
+    ctx: click.Context, session: Session, record_id: str, out: Path, confirmations: Confirmations | None, wait: int,
+    log_tx: str | None, vault_dir: Path | None,
+) -> None:  # fmt: skip
+    """Log the read on chain, fetch the ciphertext from the vault against that entry once it is
+    confirmed, decrypt it. Exit 75 if it is not confirmed within --wait seconds (retry with --log-tx)."""
     ledger = session.ledger()
     reader = session.require_signer()
     stored = ledger.records.require(record_id)
-    vault = open_vault(vault_dir)
-    logged = ledger.access.log_read(stored.id)
+    if confirmations is None and session.chain.is_local:
+        confirmations = 0  # a node medledger started: only its user rolls blocks back
+    vault = open_vault(vault_dir, confirmations)
+    logged = ledger.access.log_read(stored.id) if log_tx is None else ledger.access.logged_read(log_tx, stored.id)
     request = ReadRequest.sign(reader, stored.id, logged.receipt.tx_hash, ledger.transactor.chain_id, vault.id)
-    delivery = vault.serve(request, ledger)
+    told: list[ReadNotConfirmed] = []
+
+    def waiting(not_yet: ReadNotConfirmed) -> None:
+        if not told:
+            click.echo(f"waiting up to {wait} s for the logged read to be confirmed: {not_yet.progress}", err=True)
+        told.append(not_yet)
+
+    try:
+        delivery = vault.serve_when_confirmed(request, ledger, timeout=wait, waiting=waiting)
+    except ReadNotConfirmed as not_yet:
+        if wants_json(ctx):
+            emit(ctx, {"status": "not_confirmed", "record": stored.id, "log_tx": logged.receipt.tx_hash,
+                       "block": not_yet.block, "confirmations": not_yet.confirmations,
+                       "required": not_yet.required})  # fmt: skip
+        click.echo(f"error: {not_yet} with --log-tx {logged.receipt.tx_hash}", err=True)
+        ctx.exit(NOT_CONFIRMED_EXIT)
     plaintext = open_delivery(delivery, key_file(reader.address).encryption_key(), stored.patient, stored.category)
     descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
