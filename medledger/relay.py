@@ -385,7 +385,8 @@ class Relayer:
         try:
             estimate = self.ledger.transactor.estimate(function, self.account)
         except ContractError as exc:
-            raise _bad("would_revert", f"the transaction would revert: {exc}", reason=str(exc)) from None
+            raise _bad("would_revert", f"the transaction would revert: {exc}", reason=str(exc),
+                       revert=type(exc).__name__) from None  # fmt: skip
         except GasError as exc:
             raise _bad("gas_cap", f"the transaction's gas cannot be estimated within the node's limit ({exc})",
                        cap=cap) from None  # fmt: skip
@@ -422,7 +423,7 @@ class Relayer:
             self._failed.popitem(last=False)
         raise Refused(HTTPStatus.CONFLICT, "reverted_on_chain",
                       f"the transaction {tx_hash} was mined and reverted: {exc}; this signed message will not be "
-                      "sent again", tx_hash=tx_hash, reason=str(exc), gas_used=gas_used)  # fmt: skip
+                      "sent again", tx_hash=tx_hash, reason=str(exc), revert=type(exc).__name__, gas_used=gas_used)  # fmt: skip
 
 
 def relay_server(

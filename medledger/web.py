@@ -165,8 +165,9 @@ class _PooledHTTPServer(HTTPServer):
     so no number of clients makes the server start more threads."""
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], workers: int, queued: int) -> None:
-        super().__init__(address, handler)
-        self._waiting: queue.Queue[tuple[Any, Any] | None] = queue.Queue(maxsize=queued)
+        self._waiting: queue.Queue[tuple[Any, Any] | None] = queue.Queue(maxsize=max(1, queued))
+        self._workers: list[threading.Thread] = []
+        super().__init__(address, handler)  # binds (or fails, closing: so the fields come first)
         self._workers = [threading.Thread(target=self._work, daemon=True, name=f"medledger-http-{i}") for i in range(workers)]
         for worker in self._workers:
             worker.start()
