@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from medledger.cli.common import Session, chain_options
+from medledger.errors import InvalidInput
 from medledger.web import QUEUED, READ_TIMEOUT, WALLET_PAGE_ORIGINS, WEB_PORT, WORKERS
 
 
@@ -47,10 +48,10 @@ def read_api_keys(path: Path | None) -> frozenset[bytes]:
     try:
         lines = path.read_text().splitlines()
     except OSError as exc:
-        raise click.BadParameter(f"cannot read {path}: {exc.strerror}", param_hint="--api-keys-file") from None
+        raise InvalidInput(f"--api-keys-file: cannot read {path}: {exc.strerror}") from None
     keys = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
     if not keys:
-        raise click.BadParameter(f"{path} holds no key (one a line)", param_hint="--api-keys-file")
+        raise InvalidInput(f"--api-keys-file: {path} holds no key (one a line)")
     return frozenset(hash_key(key) for key in keys)
 
 
@@ -94,7 +95,7 @@ def relay(ctx: click.Context, /, session: Session, port: int, allow_origins: tup
     from medledger.web import serve_until_interrupted
 
     if contract_wallets and no_contract_wallets:
-        raise click.UsageError("give --contract-wallet or --no-contract-wallets, not both")
+        raise InvalidInput("give --contract-wallet or --no-contract-wallets, not both")
     policy = RelayPolicy(
         max_gas=max_gas,
         wallet_check_gas=wallet_check_gas,
