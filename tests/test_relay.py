@@ -390,6 +390,20 @@ def test_a_silent_or_trickling_client_is_dropped_and_others_are_served(ml, world
             sock.close()
 
 
+def test_connections_beyond_the_pool_and_its_queue_are_answered_busy(ml, world):
+    with relay_server(ml.outsider, port=0, workers=1, queued=1, timeout=2) as server:
+        address = server.httpd.server_address[:2]
+        held = []
+        for _ in range(2):  # one served (silent), then one waiting
+            held.append(socket.create_connection(address))
+            time.sleep(0.3)  # the worker takes the first before the second arrives
+        extra = socket.create_connection(address)
+        extra.settimeout(5)
+        assert extra.recv(200).startswith(b"HTTP/1.0 503")  # no new thread for it: refused at once
+        for sock in (*held, extra):
+            sock.close()
+
+
 # ─── A front-run revert (anvil: transactions ordered in one block by hand) ───────────────────
 
 
