@@ -183,6 +183,11 @@ class SlidingLog:
                 return at + self.window.seconds - now
         return self.window.seconds
 
+    def total(self, now: float) -> int:
+        """What was spent in the window ending ``now``."""
+        self._prune(now)
+        return self._total
+
     def add(self, amount: int, now: float) -> None:
         self._spent.append((now, amount))
         self._total += amount
@@ -271,6 +276,12 @@ class Relayer:
                 for key in [k for k, log in self._signers.items() if log.wait(0, now) == 0 and log.empty]:
                     del self._signers[key]
             return self._signers.setdefault(signer, SlidingLog(self.policy.signer_rate))
+
+    def usage(self) -> dict[str, int]:
+        """Requests and gas (reverted transactions too) spent in the current periods."""
+        with self._limits:
+            now = self._clock()
+            return {"requests": self._global.total(now), "gas": self._gas.total(now)}
 
     # ─── Relaying ────────────────────────────────────────────────────────────────────────
 
@@ -445,7 +456,8 @@ def relay_server(
         def do_GET(self) -> None:  # noqa: N802
             if self.path == "/health":
                 self.send_json(HTTPStatus.OK, {"relayer": relayer.account.address, "chainId": relayer.chain_id,
-                                               "policy": relayer.policy.describe(relayer.chain_id)})  # fmt: skip
+                                               "policy": relayer.policy.describe(relayer.chain_id),
+                                               "spent": relayer.usage()})  # fmt: skip
             else:
                 self.send_error_json(HTTPStatus.NOT_FOUND, "POST a signed consent to /relay")
 

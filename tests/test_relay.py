@@ -473,6 +473,8 @@ def test_a_front_run_revert_is_decoded_and_never_paid_for_again(anvil, wallet_ar
         receipt = w3.eth.get_transaction_receipt(answer.body["tx_hash"])
         assert receipt["status"] == 0 and receipt["transactionIndex"] == 1
         assert answer.body["gas_used"] == receipt["gasUsed"]
+        with urllib.request.urlopen(f"{server.url}/health", timeout=10) as health:
+            assert json.loads(health.read())["spent"] == {"requests": 1, "gas": receipt["gasUsed"]}  # the loss counts
 
         # The wallet opens again: everything checks as before the loss, so it would be lost again.
         suite.ledger(owner).transactor.send(wallet.functions.setOpen(True), owner)
