@@ -15,6 +15,9 @@ from typing import Any, ClassVar
 class MedLedgerError(Exception):
     """Base of every medledger exception."""
 
+    #: The mined transaction that failed, when the failure came from one (its gas was spent).
+    tx_hash: str | None = None
+
 
 class ToolchainError(MedLedgerError):
     """The compiler could not be found or run, or the sources do not compile."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from web3.contract.contract import ContractFunction
+
 from medledger import consent
 from medledger.client.base import SubClient, checksum, uint
 from medledger.client.patients import deadline_from
@@ -190,15 +192,20 @@ class ConsentClient(SubClient):
 
     def relay(self, signed: consent.SignedMessage) -> Receipt:
         """Send a signed ``Grant`` or ``Revoke`` (the relayer pays the gas)."""
+        return self._ledger.transactor.send(self.relay_call(signed), self._ledger.require_signer())
+
+    def relay_call(self, signed: consent.SignedMessage) -> ContractFunction:
+        """The contract call that relays a signed ``Grant`` or ``Revoke`` (to estimate, then send)."""
         self._check_domain(signed)
         m = signed.message
         patient = checksum(m["patient"], "patient")
         tail = (checksum(signed.signer, "signer"), int(m["nonce"]), int(m["deadline"]), signed.signature)
+        functions = self.contract.functions
         if signed.primary_type == "Grant":
             terms = GrantTerms.from_message(m)
-            return self._send("grantAccessWithSignature", patient, terms.as_tuple(), *tail)
+            return functions.grantAccessWithSignature(patient, terms.as_tuple(), *tail)
         if signed.primary_type == "Revoke":
-            return self._send("revokeAccessWithSignature", patient, checksum(m["grantee"], "grantee"), *tail)
+            return functions.revokeAccessWithSignature(patient, checksum(m["grantee"], "grantee"), *tail)
         raise InvalidInput(f"a {signed.primary_type} is not a consent to relay here (expected Grant or Revoke)")
 
     def refer(
