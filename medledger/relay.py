@@ -47,6 +47,7 @@ from eth_abi import encode
 from eth_utils import is_address, keccak, to_checksum_address
 
 from medledger import consent as consent_messages
+from medledger.chain import DEV_CHAIN_IDS
 from medledger.client import MedLedger
 from medledger.client.consent import GrantTerms
 from medledger.consent import SignedMessage
@@ -55,9 +56,6 @@ from medledger.transactions import gas_limit
 from medledger.web import WALLET_PAGE_ORIGINS, JsonHandler, Refused, Server
 
 MAX_BODY = 64 * 1024
-#: Chains where the relayer is open to anyone by default: anvil/hardhat (31337), ganache (1337),
-#: and the embedded eth-tester chain. Anywhere else it serves an allow-list or API key holders.
-DEV_CHAIN_IDS = frozenset({1337, 31337, 131277322940537})
 #: ERC-1271: ``isValidSignature(bytes32,bytes)``'s selector, also the value meaning "valid".
 ERC1271_MAGIC = keccak(text="isValidSignature(bytes32,bytes)")[:4]
 #: Failed messages remembered (oldest forgotten first): enough for hours of refusals.
@@ -117,7 +115,7 @@ class RelayPolicy:
     signer_rate: Window = Window(10, 3600)
     global_rate: Window = Window(200, 3600)
     gas_budget: Window = Window(10_000_000, 86400)
-    #: Anyone may use it: None, only on a dev chain (:data:`DEV_CHAIN_IDS`).
+    #: Anyone may use it: None, only on a dev chain (anvil, ganache, embedded: ``chain.DEV_CHAIN_IDS``).
     open: bool | None = None
     #: Patients and signers served (a request is served if either is listed).
     allowed: frozenset[str] = frozenset()

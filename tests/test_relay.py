@@ -20,7 +20,8 @@ from eth_account import Account
 from medledger import consent
 from medledger.client import MedLedger
 from medledger.consent import SignedMessage
-from medledger.relay import DEV_CHAIN_IDS, Relayer, RelayPolicy, Window, hash_key, relay_server
+from medledger.chain import DEV_CHAIN_IDS
+from medledger.relay import Relayer, RelayPolicy, Window, hash_key, relay_server
 from tests.conftest import own_anvil
 from tests.helpers import until
 
