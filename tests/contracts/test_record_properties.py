@@ -23,7 +23,7 @@ from functools import cache
 import eth_tester  # noqa: F401  (imported before Hypothesis runs: py-evm raises the recursion limit)
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from medledger import errors
 from medledger.chain import embedded
@@ -120,6 +120,14 @@ class RecordVersions(RuleBasedStateMachine):
         return self.ml["outsider"].records.get(record).anchored_at
 
     # ─── Rules ───────────────────────────────────────────────────────────────────────────
+
+    @initialize()
+    def a_record_older_than_its_authors_employment(self) -> None:
+        """Every run starts with the nurse's record and, a minute later, the nurse hired by the
+        hospital: the hospital must not supersede what the nurse wrote before it employed her."""
+        self.anchor("nurse")
+        self.wait(60)
+        self.employ("nurse", "hospital")
 
     @rule(by=st.sampled_from(WRITERS))
     def anchor(self, by: str) -> None:
