@@ -63,6 +63,23 @@ class TransactionFailed(TransactionError):
     """The transaction was mined but failed with no revert data to decode."""
 
 
+class PartialCancellation(MedLedgerError):
+    """"Cancel my signatures" used up the nonce in some contracts and failed in others.
+
+    ``cancelled`` maps each contract whose signatures are void to its receipt; ``failed`` maps each
+    other contract to the error it gave. Signatures for the failed contracts may still be used."""
+
+    def __init__(self, cancelled: dict[str, Any], failed: dict[str, MedLedgerError]) -> None:
+        self.cancelled = dict(cancelled)
+        self.failed = dict(failed)
+        done = ", ".join(f"{name} (tx {receipt.tx_hash})" for name, receipt in self.cancelled.items())
+        missed = "; ".join(f"{name}: {error}" for name, error in self.failed.items())
+        super().__init__(
+            f"signatures cancelled only in part: void in {done}, but NOT in {missed}. "
+            f"Signatures for {', '.join(self.failed)} may still be used: cancel again."
+        )
+
+
 # ─── Contract reverts ────────────────────────────────────────────────────────────────────────
 
 
@@ -319,6 +336,11 @@ class NotMrnLinkParty(NotAuthorized):
     mrnCommitment: bytes
 
 
+class MrnProposalMismatch(NotAuthorized):
+    institution: str
+    mrnCommitment: bytes
+
+
 class SignatureExpired(InvalidState):
     deadline: int
     currentTime: int
@@ -440,6 +462,25 @@ class RecordAlreadySuperseded(InvalidState):
 
 class InvalidUri(InvalidArgument):
     length: int
+
+
+class NotRecordAuthor(NotAuthorized):
+    account: str
+    previous: bytes
+    author: str
+
+
+class AmendmentNotSupersedable(InvalidArgument):
+    previous: bytes
+
+
+class NotRecordPatient(NotAuthorized):
+    account: str
+    original: bytes
+
+
+class NotAmendable(InvalidArgument):
+    original: bytes
 
 
 class ZeroRecord(InvalidArgument):

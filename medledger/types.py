@@ -152,6 +152,11 @@ class AccessBasis(_Named):
     BREAK_GLASS = 4
 
 
+class RecordKind(_Named):
+    ENTRY = 0
+    AMENDMENT = 1
+
+
 class RecordStatus(_Named):
     UNKNOWN = 0
     CURRENT = 1

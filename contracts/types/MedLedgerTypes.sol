@@ -87,7 +87,7 @@ struct Employment {
 /// @notice Lifecycle of the link between an institution's local patient number (MRN) and a patient.
 enum MrnLinkStatus {
     None, // no link under this commitment, or it was unlinked
-    Proposed, // the institution proposed it; the patient (or a delegate) has not accepted yet
+    Proposed, // the institution proposed it under a patient commitment; the patient (or a delegate) has not accepted yet
     Linked
 }
 
@@ -100,11 +100,12 @@ struct EncryptionKey {
 
 /// @notice An institution's patient number, linked to a patient wallet. Keyed by (institution,
 /// salted MRN commitment): holding the MRN and its salt is what lets anyone resolve it, and no
-/// institution can take another's commitment. One storage slot.
+/// institution can take another's commitment. One storage slot. A proposal is stored apart, as a
+/// patient commitment only (see `IPatientRegistry.proposeMrnLink`).
 struct MrnLink {
-    address patient; // the patient wallet the MRN belongs to
+    address patient; // the patient wallet the MRN belongs to; zero while only proposed (a proposal names no wallet)
     MrnLinkStatus status;
-    uint40 since; // time of the proposal, then of the link
+    uint40 since; // time of the link; zero while only proposed (the proposal's time is its event's)
 }
 
 /// @notice Why a grantee may read a patient's records; each maps to an HL7 v3 ActReason purpose of
@@ -176,15 +177,37 @@ enum AccessBasis {
     BreakGlass // an open emergency session
 }
 
-/// @notice An anchored record: the ciphertext's hash is the key; the data stays off chain. One slot.
+/// @notice What an anchored record is: a version of the record itself, or a patient's amendment to one.
+enum RecordKind {
+    Entry, // the record (or a new version of it), anchored by its author
+    Amendment // the patient's statement on another author's record; it never replaces that record
+}
+
+/// @notice An anchored record, as stored: the ciphertext's hash is the key; the data stays off
+/// chain. One slot (20 + 1 + 5 + 1 + 1 + 4 bytes): the author is stored as a number (see
+/// `RecordRegistry`), so that the author costs no second slot per record.
 struct Record {
     address patient; // whose record it is
     RecordCategory category;
     uint40 anchoredAt;
     bool superseded; // a newer version was anchored over it
+    RecordKind kind;
+    uint32 authorId; // 0: the patient itself; otherwise the number the registry gave the author at its first anchor
 }
 
-/// @notice What `RecordRegistry.verify` says about a file's hash.
+/// @notice An anchored record as `RecordRegistry.record` shows it: the author resolved to its address.
+struct RecordDetails {
+    address patient; // whose record it is; zero if no such record
+    address author; // who anchored it (the patient for its own records and amendments)
+    RecordCategory category;
+    RecordKind kind;
+    uint40 anchoredAt;
+    bool superseded; // a newer version was anchored over it
+    bytes32 latestAmendment; // the patient's latest amendment of this record; zero if none
+}
+
+/// @notice What `RecordRegistry.verify` says about a file's hash. A record the patient amended
+/// stays Current: an amendment is told apart by `RecordDetails.latestAmendment`, it never hides the record.
 enum RecordStatus {
     Unknown, // never anchored: not a medledger record, or altered
     Current, // anchored and not superseded

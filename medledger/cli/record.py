@@ -1,4 +1,4 @@
-"""``medledger record anchor|verify|read|versions``: encrypted records in a vault, anchored on chain.
+"""``medledger record anchor|amend|verify|read|versions``: encrypted records in a vault, anchored on chain.
 
 The vault here is a local folder (``--vault``, default ``$MEDLEDGER_HOME/vault``) that plays both
 the store and its custodian service; its custodian key lives in the folder, readable by its owner
@@ -24,8 +24,9 @@ from medledger.cli.context import home, key_file
 from medledger.cli.output import emit, wants_json
 from medledger.errors import ConfigurationError, InvalidInput
 from medledger.keyfile import KeyFile
+from medledger.client import MedLedger
 from medledger.types import RecordCategory, RecordStatus
-from medledger.vault import Confirmations, ReadNotConfirmed, ReadRequest, Vault, open_delivery, parse_confirmations
+from medledger.vault import Confirmations, ReadNotConfirmed, ReadRequest, Sealed, Vault, open_delivery, parse_confirmations
 
 F = TypeVar("F", bound=Callable[..., Any])
 CATEGORIES = [c.name.lower().replace("_", "-") for c in RecordCategory]
@@ -67,13 +68,28 @@ def record() -> None:
     """Encrypt records into the vault and anchor them; verify files; read with a logged access."""
 
 
+def _seal(ledger: MedLedger, author: str, file: Path, patient: str, category: str | RecordCategory,
+          share_with: tuple[str, ...], vault_dir: Path | None) -> Sealed:  # fmt: skip
+    """Encrypt FILE into the vault, its key wrapped for the author, the patient and ``share_with``."""
+    recipients: dict[str, bytes] = {author: key_file(author).encryption_public_key(create=True)}
+    for address in (patient, *share_with):
+        if address in recipients:
+            continue
+        published = ledger.patients.encryption_key(address)
+        if not published:
+            raise InvalidInput(f"{address} has published no encryption key (`medledger key publish`)")
+        recipients[address] = published
+    return open_vault(vault_dir).seal(file.read_bytes(), patient, category, recipients)
+
+
 @record.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--patient", "patient_address", required=True, help="Whose record it is.")
 @click.option("--category", type=click.Choice(CATEGORIES), required=True)
 @click.option("--share", "share_with", multiple=True,
               help="Also wrap the key for this address's published encryption key (repeatable).")  # fmt: skip
-@click.option("--supersedes", default=None, help="The record id this version replaces.")
+@click.option("--supersedes", default=None,
+              help="The record id this version replaces (only its author, or the institution it acted for).")  # fmt: skip
 @vault_option
 @chain_options
 @click.pass_context
@@ -84,14 +100,7 @@ def anchor(
     """Encrypt FILE into the vault for the patient, the author and --share readers, and anchor its hash."""
     ledger = session.ledger()
     author = str(session.require_signer().address)
-    recipients: dict[str, bytes] = {author: key_file(author).encryption_public_key(create=True)}
-    for address in (patient_address, *share_with):
-        published = ledger.patients.encryption_key(address)
-        if not published:
-            raise InvalidInput(f"{address} has published no encryption key (`medledger key publish`)")
-        recipients[address] = published
-    vault = open_vault(vault_dir)
-    sealed = vault.seal(file.read_bytes(), patient_address, category, recipients)
+    sealed = _seal(ledger, author, file, patient_address, category, share_with, vault_dir)
     receipt = ledger.records.anchor(patient_address, category, sealed.record, sealed.uri, supersedes=supersedes)
     emit(ctx, {"record": sealed.record, "patient": patient_address, "category": category, "uri": sealed.uri,
                "keys_wrapped_for": ", ".join(sealed.recipients), **receipt_fields(receipt)},
@@ -99,11 +108,37 @@ def anchor(
 
 
 @record.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--original", required=True, help="The record id this amendment is about (another author's record).")
+@click.option("--share", "share_with", multiple=True,
+              help="Also wrap the key for this address's published encryption key (repeatable), e.g. the record's author.")  # fmt: skip
+@vault_option
+@chain_options
+@click.pass_context
+def amend(
+    ctx: click.Context, session: Session, file: Path, original: str, share_with: tuple[str, ...],
+    vault_dir: Path | None,
+) -> None:  # fmt: skip
+    """The acting patient's amendment of a record (a correction or a statement of disagreement):
+    FILE is encrypted into the vault and anchored as an amendment; the original stays current."""
+    ledger = session.ledger()
+    patient_address = str(session.require_signer().address)
+    amended = ledger.records.require(original)
+    sealed = _seal(ledger, patient_address, file, patient_address, amended.category, share_with, vault_dir)
+    receipt = ledger.records.amend(amended.id, sealed.record, sealed.uri)
+    emit(ctx, {"record": sealed.record, "amends": amended.id, "patient": patient_address,
+               "category": amended.category, "uri": sealed.uri, "keys_wrapped_for": ", ".join(sealed.recipients),
+               **receipt_fields(receipt)}, title="amendment anchored")  # fmt: skip
+
+
+@record.command()
 @click.argument("file_or_id")
 @chain_options
 @click.pass_context
 def verify(ctx: click.Context, session: Session, file_or_id: str) -> None:
-    """Is a ciphertext FILE (or record id) the current anchored version? Exit 0 if so, 3 if not."""
+    """Is a ciphertext FILE (or record id) the current anchored version? Exit 0 if so, 3 if not.
+
+    A record the patient amended is still current (exit 0); `amended_by_patient` names the latest amendment."""
     ledger = session.ledger()
     path = Path(file_or_id)
     if path.is_file():
@@ -114,7 +149,9 @@ def verify(ctx: click.Context, session: Session, file_or_id: str) -> None:
     fields: dict[str, object] = {"record": digest, "status": status}
     if status is not RecordStatus.UNKNOWN:
         stored = ledger.records.get(digest)
-        fields |= {"patient": stored.patient, "category": stored.category, "anchored": show_time(stored.anchored_at)}
+        fields |= {"patient": stored.patient, "author": stored.author, "kind": stored.kind,
+                   "category": stored.category, "anchored": show_time(stored.anchored_at),
+                   "amended_by_patient": stored.latest_amendment or "-"}  # fmt: skip
     emit(ctx, fields, title="record check")
     if status is not RecordStatus.CURRENT:
         ctx.exit(NOT_CURRENT_EXIT)
@@ -176,7 +213,11 @@ def read(
 @chain_options
 @click.pass_context
 def versions(ctx: click.Context, session: Session, record_id: str) -> None:
-    """The version chain through RECORD_ID, oldest first."""
-    chain = session.ledger().records.chain_of(record_id)
-    emit(ctx, [{"record": v.id, "author": v.author, "category": v.category, "block": v.block_number,
-                "supersedes": v.supersedes or "-"} for v in chain], title="versions")  # fmt: skip
+    """The version chain through RECORD_ID, oldest first, then the patient's amendments of its versions."""
+    records = session.ledger().records
+    chain = records.chain_of(record_id)
+    ids = {v.id for v in chain}
+    amendments = [v for v in records.versions_of(chain[0].patient) if v.amends in ids]
+    emit(ctx, [{"record": v.id, "kind": v.kind, "author": v.author, "category": v.category, "block": v.block_number,
+                "supersedes": v.supersedes or "-", "amends": v.amends or "-"} for v in chain + amendments],
+         title="versions")  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,12 +11,20 @@ from web3.contract.contract import ContractFunction
 from medledger import consent
 from medledger.client.base import SubClient, checksum, uint
 from medledger.client.patients import deadline_from
-from medledger.errors import InvalidInput
+from medledger.errors import InvalidInput, MedLedgerError, PartialCancellation
 from medledger.transactions import Receipt
 from medledger.types import AccessBasis, Categories, Purpose, RecordCategory, categories_in, category_mask
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
+
+@dataclass(frozen=True)
+class Cancellation:
+    """A patient's signatures voided in both contracts that accept them, one transaction each."""
+
+    patient: str
+    consent: Receipt  # ConsentManager: signed grants and revocations
+    patients: Receipt  # PatientRegistry: signed MRN-link consents
 
 
 @dataclass(frozen=True)
@@ -185,10 +194,29 @@ class ConsentClient(SubClient):
         }
         return consent.sign_message(self.domain(), "Revoke", message, signer)
 
-    def cancel_signatures(self, patient: str | None = None) -> Receipt:
-        """Void every signed grant and revocation of ``patient`` (default: the signer) not yet relayed."""
+    def cancel_signatures(self, patient: str | None = None) -> Cancellation:
+        """Void every signed consent of ``patient`` (default: the signer) not yet used, in every
+        contract that accepts one: grants and revocations (ConsentManager) and MRN-link consents
+        (PatientRegistry). Each contract keeps its own nonce, so this is two transactions; both are
+        tried. If both fail, the first error is raised (nothing changed); if one fails,
+        :class:`PartialCancellation` says which contract's signatures are void and which are not."""
         patient = checksum(patient or self._ledger.require_signer().address, "patient")
-        return self._send("cancelSignatures", patient)
+        cancelled: dict[str, Receipt] = {}
+        failed: dict[str, MedLedgerError] = {}
+        attempts: list[tuple[str, Callable[[], Receipt]]] = [
+            ("ConsentManager", lambda: self._send("cancelSignatures", patient)),
+            ("PatientRegistry", lambda: self._ledger.patients.cancel_signatures(patient)),
+        ]
+        for name, attempt in attempts:
+            try:
+                cancelled[name] = attempt()
+            except MedLedgerError as exc:
+                failed[name] = exc
+        if failed and not cancelled:
+            raise next(iter(failed.values()))
+        if failed:
+            raise PartialCancellation(cancelled, failed)
+        return Cancellation(patient, cancelled["ConsentManager"], cancelled["PatientRegistry"])
 
     def relay(self, signed: consent.SignedMessage) -> Receipt:
         """Send a signed ``Grant`` or ``Revoke`` (the relayer pays the gas)."""
