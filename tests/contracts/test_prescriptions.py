@@ -434,3 +434,29 @@ def test_a_prescription_registry_must_be_the_one_its_batch_registry_names(world,
             raise
         except Exception as exc:  # noqa: BLE001
             raise translate(exc) from None
+
+
+# ─── A voided product ───────────────────────────────────────────────────────────────────────
+
+
+def test_a_voided_products_batches_and_units_no_longer_verify_move_or_fill(world, ml, actors, lot, rx, patient):
+    from medledger.client.batches import expiry_date
+    from medledger.types import PackVerdict
+
+    pending = ml.spare.batches.ship(lot.batch_id, actors.pharmacy.address, 5).shipment
+    ml.regulator.products.void(GTIN, 4)
+    assert ml.outsider.batches.verify(lot.batch_id) is BatchValidity.PRODUCT_VOIDED
+    assert ml.outsider.batches.verify_unit(lot.batch_id, lot.unit("SN05"), lot.proof("SN05")) is UnitValidity.PRODUCT_VOIDED
+    printed = expiry_date(ml.outsider.batches.get(lot.batch_id).expires_on)
+    assert ml.outsider.batches.check_pack(GTIN, "L1", lot.unit("SN05"), lot.proof("SN05"),
+                                          expiry=printed).verdict is PackVerdict.PRODUCT_VOIDED  # fmt: skip
+    for attempt in (lambda: ml.spare.batches.ship(lot.batch_id, actors.pharmacy.address, 1),
+                    lambda: ml.pharmacy.batches.receive(pending),
+                    lambda: ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN01"))):  # fmt: skip
+        with pytest.raises(errors.BatchNotMovable) as exc:
+            attempt()
+        assert exc.value.validity == BatchValidity.PRODUCT_VOIDED
+    with pytest.raises(errors.ProductNotFound):
+        ml.doctor.prescriptions.issue(patient, GTIN, quantity_per_fill=1, valid_until=world.chain.now() + DAY)
+    assert shelf(ml, lot).held == 20 and shelf(ml, lot).dispensed == 0
+    assert ml.outsider.prescriptions.get(rx).fills == 0
