@@ -197,6 +197,8 @@ def run() -> list[Measurement]:
         admin.consortium.accredit(maker_account.address, InstitutionKind.MANUFACTURER, b"\x33" * 32)
         issue(maker_account.address, "accreditation")
         maker = admin.using(maker_account)
+        measure("assign company prefix (7 digits)", lambda: admin.using(regulator).products.assign_prefix(
+            "9506000", maker_account.address))  # fmt: skip
         measure("register product", lambda: maker.products.register("09506000134352", "Amoxicillin 500 mg capsules, 21",
                                                                      b"\x55" * 32))
         registered = []
@@ -218,6 +220,7 @@ def run() -> list[Measurement]:
         # Prescriptions, filled by dispensing serialised units (proofs in a 10,000-unit tree).
         pharmacy = admin.using(outsider)
         admin.consortium.accredit(outsider.address, InstitutionKind.PHARMACY, b"\x77" * 32)
+        issue(outsider.address, "accreditation")  # a pharmacy fills only with a valid accreditation
         to_pharmacy = admin.using(distributor).batches.ship(batch, outsider.address, 100)
         pharmacy.batches.receive(to_pharmacy.shipment)
         prescriber = admin.using(doctor)
@@ -244,6 +247,7 @@ def run() -> list[Measurement]:
         measure("quarantine batch", lambda: maker.batches.quarantine(batch, 2))
         measure("release batch", lambda: maker.batches.release(batch))
         measure("recall batch", lambda: admin.using(regulator).batches.recall(batch, 7))
+        measure("void product", lambda: admin.using(regulator).products.void("09506000134352", 3))
         return results
 
 

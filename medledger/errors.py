@@ -516,6 +516,46 @@ class EmptyProductName(InvalidArgument):
     """The product's name hash is zero."""
 
 
+class NotManufacturer(InvalidArgument):
+    account: str
+
+
+class InvalidCompanyPrefix(InvalidArgument):
+    length: int
+    value: int
+
+
+class CompanyPrefixAlreadyAssigned(InvalidState):
+    length: int
+    value: int
+    holder: str
+
+
+class CompanyPrefixOverlaps(InvalidState):
+    length: int
+    value: int
+
+
+class CompanyPrefixNotAssigned(NotFound):
+    length: int
+    value: int
+
+
+class GtinNotInCompanyPrefix(NotAuthorized):
+    gtin: int
+    account: str
+    holder: str
+
+
+class RegistrationVoided(NotAuthorized):
+    gtin: int
+    account: str
+
+
+class ProductAlreadyVoided(InvalidState):
+    gtin: int
+
+
 class NotProductManufacturer(NotAuthorized):
     account: str
     gtin: int
@@ -617,7 +657,17 @@ class SpecialtyRequired(NotAuthorized):
 
 
 class SelfPrescription(InvalidArgument):
+    """Raised by the client before issuing (the chain cannot see the patient's wallet)."""
+
     prescriber: str
+
+
+class EmptyPatientCommitment(InvalidArgument):
+    """The patient commitment is zero."""
+
+
+class NotLicensedPharmacy(NotAuthorized):
+    account: str
 
 
 class InvalidFillLimits(InvalidArgument):

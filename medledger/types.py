@@ -177,6 +177,7 @@ class BatchValidity(_Named):
     EXPIRED = 2
     QUARANTINED = 3
     RECALLED = 4
+    PRODUCT_VOIDED = 5
 
 
 class ShipmentStatus(_Named):
@@ -193,6 +194,7 @@ class UnitValidity(_Named):
     QUARANTINED = 3
     RECALLED = 4
     ALREADY_DISPENSED = 5
+    PRODUCT_VOIDED = 6
 
 
 class PackVerdict(_Named):
@@ -208,6 +210,7 @@ class PackVerdict(_Named):
     ALREADY_DISPENSED = 5
     WRONG_LOT = 6
     WRONG_EXPIRY = 7
+    PRODUCT_VOIDED = 8
 
 
 class Suspicion(_Named):
@@ -228,3 +231,4 @@ class PrescriptionValidity(_Named):
     EXPIRED = 3
     FULLY_FILLED = 4
     PRESCRIBER_NOT_LICENSED = 5
+    PRESCRIBER_LACKS_SPECIALTY = 6

@@ -145,6 +145,7 @@ def wallet_needles(wallet: str, others: list[str]) -> dict[str, bytes]:
     found = {"wallet as bytes": raw, "wallet as hex text": wallet[2:].lower().encode(),
              "wallet as checksum text": wallet[2:].encode()}  # fmt: skip
     word = raw.rjust(32, b"\x00")
+    found["keccak256 of the wallet"], found["keccak256 of the padded wallet"] = keccak(raw), keccak(word)
     for slot in range(64):
         inner = keccak(word + slot.to_bytes(32, "big"))
         found[f"slot of a mapping at {slot} keyed by the wallet"] = inner
@@ -180,3 +181,56 @@ def test_an_mrn_proposal_links_no_wallet_to_the_institution_until_the_patient_ac
     assert leaks == []
     shown = {where.split(" ")[0] for where, data in acceptance for needle in needles.values() if needle in data}
     assert {"input", "event", "storage"} <= shown
+
+
+def run_prescription_scenario(node) -> tuple[str, bytes]:
+    """A product made, shipped and received; a prescription issued for a patient and filled.
+    Returns the patient's wallet and the salt of its slip. The patient sends only its registration."""
+    from medledger.client.batches import batch_id
+    from medledger.serials import SerialTree
+
+    a = node.accounts
+    admin_account, regulator, authority, maker, pharmacy, doctor, patient = a[:7]
+    admin = MedLedger(node.w3, deploy_suite(node, admin_account), admin_account)
+    admin.consortium.add_regulator(regulator.address)
+    admin.consortium.add_licensing_authority(authority.address)
+    admin.consortium.accredit(maker.address, InstitutionKind.MANUFACTURER, b"\x01" * 32)
+    admin.consortium.accredit(pharmacy.address, InstitutionKind.PHARMACY, b"\x02" * 32)
+    now = node.now()
+    for subject, kind in ((maker, "accreditation"), (pharmacy, "accreditation"), (doctor, "licence")):
+        admin.using(authority).credentials.issue(subject.address, kind, valid_from=now - 1, valid_until=now + 86400 * 30)
+    admin.using(regulator).products.assign_prefix("9506000", maker.address)
+    admin.using(patient).patients.register(identity_commitment(IDENTITY, new_salt()), public_key(b"\x07" * 32))
+
+    gtin, lot = "09506000134352", "PRIV-1"
+    tree = SerialTree(batch_id(gtin, lot), [f"PRIV{n:04d}" for n in range(8)])
+    admin.using(maker).products.register(gtin, "Medicine P")
+    admin.using(maker).batches.register(gtin, lot, quantity=8, manufactured_on=now - 10, expires_on=now + 86400 * 60,
+                                        serial_root=tree.root)  # fmt: skip
+    shipped = admin.using(maker).batches.ship(tree.batch_id, pharmacy.address, 4)
+    admin.using(pharmacy).batches.receive(shipped.shipment)
+    issued = admin.using(doctor).prescriptions.issue(patient.address, gtin, quantity_per_fill=2, refills=1,
+                                                     valid_until=now + 86400 * 20)  # fmt: skip
+    admin.using(pharmacy).prescriptions.check_slip(issued.slip)  # the pharmacy matches the patient's slip
+    assert admin.using(pharmacy).prescriptions.fill(issued.id, tree.batch_id, tree.multiproof(tree.serials[:2])).filled
+    return patient.address, issued.slip.salt
+
+
+@pytest.mark.nodes
+def test_no_prescription_transaction_links_the_patients_wallet_to_a_product():
+    """Privacy of links: the patient does not act when its prescription is issued or filled, so no
+    input, event or storage write of a transaction it did not send contains its wallet."""
+    from medledger.client.prescriptions import patient_commitment
+
+    with chainmod.connect("anvil") as node:
+        patient, salt = run_prescription_scenario(node)
+        others = chain_bytes(node, exclude_sender=patient)
+        everything = chain_bytes(node)
+    commitment = patient_commitment(patient, salt)
+    assert any(commitment in data for where, data in others if where.startswith("event"))  # the issue was scanned
+    assert sum(1 for where, _ in others if where.startswith("storage")) > 25
+    leaks = [(where, label) for where, data in others for label, needle in wallet_needles(patient, []).items()
+             if needle in data]  # fmt: skip
+    assert leaks == []
+    # Not vacuous: the scan finds the wallet where the patient acted (its own registration's event).
+    assert any(wallet_needles(patient, [])["wallet as bytes"] in data for where, data in everything if where.startswith("event"))

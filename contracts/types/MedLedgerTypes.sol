@@ -214,12 +214,22 @@ enum RecordStatus {
     Superseded // anchored, but a newer version replaced it
 }
 
-/// @notice A medicinal product (GS1 trade item), registered by its manufacturer. Two storage slots.
+/// @notice A medicinal product (GS1 trade item), registered by the holder of its GS1 company prefix.
+/// Three storage slots; manufacturer and the voided flag share the first, so "is this registration
+/// live, and whose" is one SLOAD.
 struct Product {
-    address manufacturer; // the accredited manufacturer that registered it
+    address manufacturer; // the accredited manufacturer that registered it (kept when voided)
     uint40 registeredAt;
+    bool voided; // a regulator voided this registration (registered in error): its batches no longer verify
     bytes32 nameHash; // keccak256 of the product's name as labelled (UTF-8, NFC, trimmed): a name anyone can check
     bytes32 documentHash; // hash of the product's regulatory dossier or label
+}
+
+/// @notice A GS1 company prefix as assigned on chain, keyed by (length, value): `0614141` is length 7,
+/// value 614141, distinct from `614141` (length 6). One storage slot.
+struct CompanyPrefix {
+    address holder; // the manufacturer it is assigned to; zero when unassigned
+    uint32 longerAssigned; // assigned prefixes that begin with this one; while non-zero it cannot be assigned
 }
 
 /// @notice Lifecycle of a batch. Expiry is not a status: it follows from the expiry date.
@@ -237,7 +247,8 @@ enum BatchValidity {
     Unknown, // no batch with this product and lot
     Expired,
     Quarantined, // suspect: on hold
-    Recalled
+    Recalled,
+    ProductVoided // a regulator voided the product registration the batch was registered under
 }
 
 /// @notice A batch (lot) of a product. Keyed by `batchId(gtin, lot)`; four storage slots.
@@ -286,7 +297,8 @@ enum UnitValidity {
     Expired,
     Quarantined, // suspect: the batch is on hold
     Recalled,
-    AlreadyDispensed // the unit was dispensed to a patient: another box with its serial is suspect
+    AlreadyDispensed, // the unit was dispensed to a patient: another box with its serial is suspect
+    ProductVoided // a regulator voided the product registration its batch was registered under
 }
 
 /// @notice One serialised unit (saleable pack) of a batch, as the serial tree commits to it.
@@ -317,11 +329,13 @@ enum PrescriptionValidity {
     Cancelled,
     Expired,
     FullyFilled, // every fill it allows was made
-    PrescriberNotLicensed // the prescriber's medical licence is no longer valid
+    PrescriberNotLicensed, // the prescriber's medical licence is no longer valid
+    PrescriberLacksSpecialty // the product is restricted to a specialty the prescriber holds no valid certification in
 }
 
 /// @notice A prescription (maps to FHIR MedicationRequest). Three storage slots; a fill rewrites
-/// only the first.
+/// only the first. The patient is not stored: only the `PrescriptionIssued` event carries a salted
+/// commitment to the patient's wallet (see `IPrescriptionRegistry`).
 struct Prescription {
     address prescriber; // the licensed practitioner who issued it
     uint40 validUntil; // end of validity (exclusive): FHIR dispenseRequest.validityPeriod.end
@@ -329,7 +343,6 @@ struct Prescription {
     uint8 refills; // fills allowed after the first: FHIR dispenseRequest.numberOfRepeatsAllowed
     uint8 fills; // fills made so far
     uint32 dispensed; // units dispensed over all fills
-    address patient; // the registered patient wallet it is for
     uint64 gtin; // the product: FHIR medicationCodeableConcept (GS1 GTIN)
     uint32 quantityPerFill; // most units one fill dispenses: FHIR dispenseRequest.quantity
     bytes32 documentHash; // hash of the signed prescription document (dosage text stays off chain)
