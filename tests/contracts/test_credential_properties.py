@@ -3,12 +3,17 @@
 Invariants guarded:
 
 * A revoked, suspended, expired or not-yet-valid credential never passes ``check``, nor one whose
-  issuer has lost the licensing-authority role; ``check`` names the first reason in the
-  contract's order (unknown, revoked, suspended, not yet valid, expired, issuer not accredited).
+  issuer has lost the licensing-authority role, nor a practitioner credential of an institution;
+  ``check`` names the first reason in the contract's order (unknown, subject is an institution,
+  revoked, suspended, not yet valid, expired, issuer not accredited).
 * No call from a wrong role changes state, and neither does a call made in the wrong state:
   each raises its typed error and leaves every credential, role and institution as it was.
   Wrong roles include an issuer that has lost the licensing-authority role, and an issuer lifting
-  a regulator's suspension.
+  a regulator's suspension. A regulator's hold (its suspension or revocation) is never replaced
+  by an issuance, and only a regulator lifts it or hands a credential to another authority.
+
+The sequences of the two trust rules (a regulator's hold binds; an institution is judged only as
+an institution) have their own machines in test_credential_trust_properties.py.
 
 Everything runs on one embedded chain per test session; each example works inside a snapshot.
 """
@@ -102,11 +107,21 @@ def never_issued(key_id: bytes) -> Credential:
     return Credential(key_id, ZERO_ADDRESS, 0, 0, CredentialKind.LICENCE, CredentialStatus.NONE, bytes(32))
 
 
-def expected_validity(stored: Credential, now: int, authorities: Iterable[str]) -> CredentialValidity:
-    """What ``check`` must answer at block time ``now``, in the order CredentialRegistry.check tests."""
+HELD = (CredentialStatus.SUSPENDED_BY_REGULATOR, CredentialStatus.REVOKED_BY_REGULATOR)
+REVOKED = (CredentialStatus.REVOKED, CredentialStatus.REVOKED_BY_REGULATOR)
+
+
+def expected_validity(
+    stored: Credential, now: int, authorities: Iterable[str], *, subject_is_institution: bool = False
+) -> CredentialValidity:
+    """What ``check`` must answer at block time ``now``, in the order CredentialRegistry.check tests.
+
+    ``subject_is_institution``: the subject was accredited at some time (any status since)."""
     if stored.status is CredentialStatus.NONE:
         return CredentialValidity.UNKNOWN
-    if stored.status is CredentialStatus.REVOKED:
+    if subject_is_institution and stored.kind is not CredentialKind.ACCREDITATION:
+        return CredentialValidity.SUBJECT_IS_INSTITUTION
+    if stored.status in REVOKED:  # by its issuer, or under a regulator's hold
         return CredentialValidity.REVOKED
     if stored.status is not CredentialStatus.ACTIVE:  # suspended, by its issuer or by a regulator
         return CredentialValidity.SUSPENDED
@@ -123,19 +138,25 @@ def issue_error(
     *,
     by_authority: bool,
     kind: CredentialKind,
-    subject_is_active_institution: bool,
+    subject_status: InstitutionStatus,
     previous: Credential,
     valid_from: int,
     valid_until: int,
     tx_time: int,
 ) -> type[errors.ContractError] | None:
-    """The error issueCredential must raise, in the contract's order of checks, or None."""
+    """The error issueCredential must raise, in the contract's order of checks, or None.
+
+    ``subject_status``: the subject's status as an institution (NONE: never accredited)."""
     if not by_authority:
         return errors.NotLicensingAuthority
     if valid_until <= valid_from or valid_until <= tx_time:
         return errors.InvalidValidityWindow
-    if kind is CredentialKind.ACCREDITATION and not subject_is_active_institution:
+    if kind is CredentialKind.ACCREDITATION and subject_status is not InstitutionStatus.ACTIVE:
         return errors.SubjectNotInstitution
+    if kind is not CredentialKind.ACCREDITATION and subject_status is not InstitutionStatus.NONE:
+        return errors.SubjectIsInstitution
+    if previous.status in HELD:  # held by a regulator, expired or not
+        return errors.CredentialHeldByRegulator
     expired = previous.status is CredentialStatus.ACTIVE and previous.valid_until <= tx_time
     if previous.status not in (CredentialStatus.NONE, CredentialStatus.REVOKED) and not expired:
         return errors.CredentialAlreadyIssued  # a suspended one is never replaced, even expired
@@ -149,13 +170,14 @@ def management_error(
 
     ``by_issuer``: the caller issued the credential and still holds the licensing-authority role
     (an issuer that lost it keeps no power). A regulator's suspension binds the issuer; a
-    regulator may take over the issuer's suspension.
+    regulator may take over the issuer's suspension, and the issuer's revocation.
     """
     if status is CredentialStatus.NONE:
         return errors.CredentialNotFound
     if not (by_issuer or by_regulator):
         return errors.NotIssuerOrRegulator
-    if status is CredentialStatus.REVOKED:
+    takeover = action == "revoke" and status is CredentialStatus.REVOKED and by_regulator
+    if status in REVOKED and not takeover:
         return errors.CredentialAlreadyRevoked
     if action == "suspend" and not (
         status is CredentialStatus.ACTIVE or (status is CredentialStatus.SUSPENDED and by_regulator)
@@ -168,11 +190,43 @@ def management_error(
     return None
 
 
-def status_after(action: str, by_regulator: bool) -> CredentialStatus:
-    """The status a credential takes when ``action`` goes through."""
+def status_after(action: str, by_regulator: bool, status: CredentialStatus) -> CredentialStatus:
+    """The status a credential in ``status`` takes when ``action`` goes through."""
     if action == "suspend":
         return CredentialStatus.SUSPENDED_BY_REGULATOR if by_regulator else CredentialStatus.SUSPENDED
-    return CredentialStatus.ACTIVE if action == "reinstate" else CredentialStatus.REVOKED
+    if action == "reinstate":
+        return CredentialStatus.ACTIVE
+    if action == "lift":
+        return CredentialStatus.SUSPENDED if status is CredentialStatus.SUSPENDED_BY_REGULATOR else CredentialStatus.REVOKED
+    # revoke: a hold when a regulator revokes, or when a regulator's suspension stood
+    held = by_regulator or status is CredentialStatus.SUSPENDED_BY_REGULATOR
+    return CredentialStatus.REVOKED_BY_REGULATOR if held else CredentialStatus.REVOKED
+
+
+def lift_error(status: CredentialStatus, *, by_regulator: bool) -> type[errors.ContractError] | None:
+    """The error liftRegulatorHold must raise, in the contract's order, or None."""
+    if status is CredentialStatus.NONE:
+        return errors.CredentialNotFound
+    if not by_regulator:
+        return errors.NotRegulator
+    if status not in HELD:
+        return errors.CredentialNotHeldByRegulator
+    return None
+
+
+def reassign_error(
+    status: CredentialStatus, issuer: str, new_issuer: str, *, by_regulator: bool, new_issuer_is_authority: bool
+) -> type[errors.ContractError] | None:
+    """The error reassignCredentialIssuer must raise, in the contract's order, or None."""
+    if status is CredentialStatus.NONE:
+        return errors.CredentialNotFound
+    if not by_regulator:
+        return errors.NotRegulator
+    if not new_issuer_is_authority:
+        return errors.NotLicensingAuthority
+    if new_issuer == issuer:
+        return errors.CredentialIssuerUnchanged
+    return None
 
 
 @dataclass(frozen=True)
@@ -260,7 +314,8 @@ class CredentialLifecycle(RuleBasedStateMachine):
 
     def expected_check(self, key: Key, now: int) -> CredentialValidity:
         authorities = {self.world.address(name) for name in self.authorities}
-        return expected_validity(self.stored(key), now, authorities)
+        subject_is_institution = key[0] in self.institutions
+        return expected_validity(self.stored(key), now, authorities, subject_is_institution=subject_is_institution)
 
     def observe(self, extra: Iterable[Key] = ()) -> Observation:
         """The chain's view of every modelled credential (and ``extra``) and of the role holders."""
@@ -342,7 +397,7 @@ class CredentialLifecycle(RuleBasedStateMachine):
         error = issue_error(
             by_authority=issuer in self.authorities,
             kind=kind,
-            subject_is_active_institution=self.institutions.get(subject) is InstitutionStatus.ACTIVE,
+            subject_status=self.institutions.get(subject, InstitutionStatus.NONE),
             previous=self.stored(key),
             valid_from=valid_from,
             valid_until=valid_until,
@@ -390,11 +445,7 @@ class CredentialLifecycle(RuleBasedStateMachine):
         "other authority"), or see it rejected; True if it went through."""
         stored = self.credentials[key]
         issuer = self.names[stored.issuer]
-        if caller == "issuer":
-            caller = issuer
-        elif caller == "other authority":
-            caller = next(name for name in AUTHORITIES if name != issuer)
-
+        caller = self.caller_name(caller, issuer)
         by_regulator = caller == "regulator"
         error = management_error(
             action,
@@ -408,9 +459,51 @@ class CredentialLifecycle(RuleBasedStateMachine):
 
         if not self.attempt(error, send, key):
             return False
-        self.credentials[key] = replace(stored, status=status_after(action, by_regulator))
+        self.credentials[key] = replace(stored, status=status_after(action, by_regulator, stored.status))
         assert self.reader.credentials.get(stored.id) == self.credentials[key]
         return True
+
+    def caller_name(self, caller: str, issuer: str) -> str:
+        """``caller`` as a dev account's name: "issuer" and "other authority" are relative to ``issuer``."""
+        if caller == "issuer":
+            return issuer
+        if caller == "other authority":
+            return next(name for name in AUTHORITIES if name != issuer)
+        return caller
+
+    @rule(key=keys, caller=managers)
+    def lift(self, key: Key, caller: str) -> None:
+        stored = self.credentials[key]
+        caller = self.caller_name(caller, self.names[stored.issuer])
+        error = lift_error(stored.status, by_regulator=caller == "regulator")
+
+        def send() -> object:
+            return self.ledgers[caller].credentials.lift_regulator_hold(stored.id)
+
+        if not self.attempt(error, send, key):
+            return
+        self.credentials[key] = replace(stored, status=status_after("lift", True, stored.status))
+        assert self.reader.credentials.get(stored.id) == self.credentials[key]
+
+    @rule(key=keys, caller=managers, new_issuer=st.sampled_from((*AUTHORITIES, "outsider")))
+    def reassign(self, key: Key, caller: str, new_issuer: str) -> None:
+        stored = self.credentials[key]
+        caller = self.caller_name(caller, self.names[stored.issuer])
+        error = reassign_error(
+            stored.status,
+            self.names[stored.issuer],
+            new_issuer,
+            by_regulator=caller == "regulator",
+            new_issuer_is_authority=new_issuer in self.authorities,
+        )
+
+        def send() -> object:
+            return self.ledgers[caller].credentials.reassign_issuer(stored.id, self.world.address(new_issuer))
+
+        if not self.attempt(error, send, key):
+            return
+        self.credentials[key] = replace(stored, issuer=self.world.address(new_issuer))
+        assert self.reader.credentials.get(stored.id) == self.credentials[key]
 
     # ─── Consortium ──────────────────────────────────────────────────────────────────────
 
@@ -528,7 +621,7 @@ def test_check_of_a_new_credential_follows_window_status_and_issuer(
         if not issuer_keeps_role:
             ledgers["admin"].consortium.remove_licensing_authority(issuer)
         stored = credentials.get(key_id)
-        status = status_after(action, by_regulator=False) if action else CredentialStatus.ACTIVE
+        status = status_after(action, False, CredentialStatus.ACTIVE) if action else CredentialStatus.ACTIVE
         assert stored == Credential(
             key_id, issuer, valid_from, valid_until, CredentialKind.LICENCE, status, bytes(32)
         )
@@ -544,16 +637,25 @@ def test_check_of_a_new_credential_follows_window_status_and_issuer(
 @given(
     first=live_windows,
     action=st.sampled_from((None, "suspend", "revoke")),
+    by=st.sampled_from(("authority", "regulator")),
     wait=time_steps,
     second=windows,
 )
 # A suspended credential is not replaced even once it has expired.
 @example(
-    first=Window(ends_in=10, length=10), action="suspend", wait=DAY, second=Window(ends_in=DAY, length=DAY)
-)
-def test_a_credential_is_replaced_only_once_revoked_or_expired(
-    first: Window, action: str | None, wait: int, second: Window
+    first=Window(ends_in=10, length=10), action="suspend", by="authority", wait=DAY,
+    second=Window(ends_in=DAY, length=DAY),
+)  # fmt: skip
+# Nor is a regulator's revocation: a hold outlives the credential's window.
+@example(
+    first=Window(ends_in=10, length=10), action="revoke", by="regulator", wait=DAY,
+    second=Window(ends_in=DAY, length=DAY),
+)  # fmt: skip
+def test_a_credential_is_replaced_only_once_revoked_or_expired_and_never_under_a_hold(
+    first: Window, action: str | None, by: str, wait: int, second: Window
 ) -> None:
+    """The issuer's (``by`` authority) or a regulator's suspension or revocation, then time, then
+    another authority's issuance: replaced only when the model says so."""
     w = world()
     with isolated(w):
         ledgers = w.ledgers()
@@ -563,7 +665,7 @@ def test_a_credential_is_replaced_only_once_revoked_or_expired(
             doctor, "licence", valid_from=valid_from, valid_until=valid_until
         ).id
         if action is not None:
-            getattr(ledgers["authority"].credentials, action)(key_id)
+            getattr(ledgers[by].credentials, action)(key_id)
         w.chain.advance_time(wait)
         previous = ledgers["outsider"].credentials.get(key_id)
 
@@ -572,7 +674,7 @@ def test_a_credential_is_replaced_only_once_revoked_or_expired(
         error = issue_error(
             by_authority=True,
             kind=CredentialKind.LICENCE,
-            subject_is_active_institution=False,
+            subject_status=InstitutionStatus.NONE,
             previous=previous,
             valid_from=valid_from,
             valid_until=valid_until,
@@ -607,7 +709,7 @@ def test_a_credential_is_replaced_only_once_revoked_or_expired(
     issuer_keeps_role=st.booleans(),
     calls=st.lists(
         st.tuples(
-            st.sampled_from(("suspend", "reinstate", "revoke")),
+            st.sampled_from(("suspend", "reinstate", "revoke", "lift")),
             st.sampled_from(("authority", "regulator", "authority2", "outsider")),
         ),
         min_size=1,
@@ -627,12 +729,18 @@ def test_a_credential_is_replaced_only_once_revoked_or_expired(
 )
 # An issuer that lost its role keeps no power over what it issued.
 @example(issued=True, issuer_keeps_role=False, calls=[("suspend", "authority"), ("revoke", "authority")])
+# The issuer revokes under a regulator's suspension: the hold stays until a regulator lifts it.
+@example(
+    issued=True,
+    issuer_keeps_role=True,
+    calls=[("suspend", "regulator"), ("revoke", "authority"), ("lift", "authority"), ("lift", "regulator")],
+)
 def test_management_calls_follow_who_may_make_them(
     issued: bool, issuer_keeps_role: bool, calls: list[tuple[str, str]]
 ) -> None:
-    """Suspend / reinstate / revoke calls on the doctor's licence (issued by ``authority``, which
-    may then lose its role; or never issued) go through or fail exactly as the model says, and
-    only the former move it."""
+    """Suspend / reinstate / revoke / lift calls on the doctor's licence (issued by ``authority``,
+    which may then lose its role; or never issued) go through or fail exactly as the model says,
+    and only the former move it."""
     w = world()
     with isolated(w):
         ledgers = w.ledgers()
@@ -647,11 +755,15 @@ def test_management_calls_follow_who_may_make_them(
         for action, caller in calls:
             by_regulator = caller == "regulator"
             by_issuer = caller == "authority" and issuer_keeps_role
-            error = management_error(action, status, by_issuer=by_issuer, by_regulator=by_regulator)
-            send = getattr(ledgers[caller].credentials, action)
+            if action == "lift":
+                error = lift_error(status, by_regulator=by_regulator)
+                send = ledgers[caller].credentials.lift_regulator_hold
+            else:
+                error = management_error(action, status, by_issuer=by_issuer, by_regulator=by_regulator)
+                send = getattr(ledgers[caller].credentials, action)
             if error is None:
                 send(key_id)
-                status = status_after(action, by_regulator)
+                status = status_after(action, by_regulator, status)
             else:
                 with pytest.raises(error):
                     send(key_id)
