@@ -216,10 +216,6 @@ class CredentialNotHeldByRegulator(InvalidState):
     id: bytes
 
 
-class NotRegulator(NotAuthorized):
-    account: str
-
-
 class CredentialIssuerUnchanged(InvalidArgument):
     id: bytes
     issuer: str

@@ -75,7 +75,7 @@ interface ICredentialRegistry {
     /// @notice Credential `id` is not held by a regulator, so there is no hold to lift.
     error CredentialNotHeldByRegulator(bytes32 id);
 
-    /// @notice `account` does not hold the regulator role.
+    /// @notice `account` is not a regulator.
     error NotRegulator(address account);
 
     /// @notice Credential `id` is already managed by `issuer`.

@@ -12,8 +12,14 @@ Invariants guarded:
   a regulator's suspension. A regulator's hold (its suspension or revocation) is never replaced
   by an issuance, and only a regulator lifts it or hands a credential to another authority.
 
-The sequences of the two trust rules (a regulator's hold binds; an institution is judged only as
-an institution) have their own machines in test_credential_trust_properties.py.
+Trust rules, each with a machine of its own that states the rule apart from the model:
+
+* A regulator's hold binds (``RegulatorHold``): from a regulator's suspension or revocation until
+  a regulator lifts it, no interleaving of the issuer's, another authority's and time's doings
+  makes the credential pass.
+* An institution is judged only as an institution (``InstitutionStanding``): a licensed wallet
+  accredited later is credentialed exactly while active with a valid accreditation, through
+  suspensions, reinstatements, withdrawals of its accreditation and time.
 
 Everything runs on one embedded chain per test session; each example works inside a snapshot.
 """
@@ -33,7 +39,7 @@ import pytest
 from eth_utils import to_checksum_address
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, rule
 
 from medledger import errors
 from medledger.chain import embedded
@@ -47,7 +53,7 @@ from medledger.types import (
     InstitutionKind,
     InstitutionStatus,
 )
-from tests.helpers import World
+from tests.helpers import World, assert_refused_unchanged
 
 DAY = 24 * 3600
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -582,6 +588,296 @@ class CredentialLifecycle(RuleBasedStateMachine):
 
 CredentialLifecycle.TestCase.settings = settings(max_examples=25, stateful_step_count=20, deadline=None)
 TestCredentialLifecycle = CredentialLifecycle.TestCase
+
+
+# ─── Trust rule: a regulator's hold binds ────────────────────────────────────────────────────
+
+#: Who acts on the doctor's licence, relative to it ("issuer": authority while never issued).
+HOLD_CALLERS = ("issuer", "other authority", "regulator", "outsider")
+
+
+class RegulatorHold(RuleBasedStateMachine):
+    """The doctor's licence under random interleavings of its issuer, the other licensing
+    authority, a regulator and an outsider: issue, suspend, reinstate, revoke, lift the hold,
+    reassign the issuer, the other authority's role and time.
+
+    Besides following the model, the machine checks the rule on its own terms, from who did what
+    and nothing else: from a regulator's successful suspension or revocation until a regulator's
+    successful reinstatement or lift, the licence never passes, whatever the authorities do.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.world = world()
+        self.chain = self.world.chain
+        self.snapshot = self.chain.snapshot()
+        self.ledgers = self.world.ledgers()
+        self.reader = self.ledgers["outsider"]
+        self.names = {self.world.address(name): name for name in NAMES}
+        self.doctor = self.world.address("doctor")
+        self.id = credential_id(self.doctor, CredentialKind.LICENCE, 0)
+        self.stored = never_issued(self.id)  # the model
+        self.authorities: set[str] = set(AUTHORITIES)
+        self.held = False  # a regulator suspended or revoked it, and no regulator lifted that since
+        self.verified_block: bytes | None = None
+
+    def teardown(self) -> None:
+        self.chain.revert(self.snapshot)
+
+    def name_of(self, caller: str) -> str:
+        issuer = self.names.get(self.stored.issuer, "authority")
+        if caller == "issuer":
+            return issuer
+        if caller == "other authority":
+            return next(name for name in AUTHORITIES if name != issuer)
+        return caller
+
+    def go(self, error: type[errors.ContractError] | None, send: Action) -> bool:
+        """Send; True if it went through, else it raised exactly ``error`` and mined nothing."""
+        if error is None:
+            send()
+            return True
+        assert_refused_unchanged(self.chain, error, send)
+        return False
+
+    @rule(by=st.sampled_from((*AUTHORITIES, "regulator", "outsider")), window=windows)
+    def issue(self, by: str, window: Window) -> None:
+        tx_time = self.chain.now() + 1
+        valid_from, valid_until = window.at(tx_time)
+        error = issue_error(
+            by_authority=by in self.authorities,
+            kind=CredentialKind.LICENCE,
+            subject_status=InstitutionStatus.NONE,
+            previous=self.stored,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            tx_time=tx_time,
+        )
+
+        def send() -> object:
+            return self.ledgers[by].credentials.issue(
+                self.doctor, "licence", valid_from=valid_from, valid_until=valid_until
+            )
+
+        if self.go(error, send):
+            self.stored = Credential(
+                self.id, self.world.address(by), valid_from, valid_until,
+                CredentialKind.LICENCE, CredentialStatus.ACTIVE, bytes(32),
+            )  # fmt: skip
+
+    @rule(action=st.sampled_from(("suspend", "reinstate", "revoke", "lift")), caller=st.sampled_from(HOLD_CALLERS))
+    def manage(self, action: str, caller: str) -> None:
+        name = self.name_of(caller)
+        by_regulator = name == "regulator"
+        status = self.stored.status
+        credentials = self.ledgers[name].credentials
+        if action == "lift":
+            error = lift_error(status, by_regulator=by_regulator)
+            send: Action = lambda: credentials.lift_regulator_hold(self.id)  # noqa: E731
+        else:
+            by_issuer = self.world.address(name) == self.stored.issuer and name in self.authorities
+            error = management_error(action, status, by_issuer=by_issuer, by_regulator=by_regulator)
+            send = lambda: getattr(credentials, action)(self.id)  # noqa: E731
+        if not self.go(error, send):
+            return
+        self.stored = replace(self.stored, status=status_after(action, by_regulator, status))
+        if by_regulator:
+            self.held = action in ("suspend", "revoke")
+
+    @rule(caller=st.sampled_from(HOLD_CALLERS), new_issuer=st.sampled_from((*AUTHORITIES, "outsider")))
+    def reassign(self, caller: str, new_issuer: str) -> None:
+        name = self.name_of(caller)
+        error = reassign_error(
+            self.stored.status,
+            self.names.get(self.stored.issuer, ""),
+            new_issuer,
+            by_regulator=name == "regulator",
+            new_issuer_is_authority=new_issuer in self.authorities,
+        )
+
+        def send() -> object:
+            return self.ledgers[name].credentials.reassign_issuer(self.id, self.world.address(new_issuer))
+
+        if self.go(error, send):
+            self.stored = replace(self.stored, issuer=self.world.address(new_issuer))
+
+    @rule()
+    def toggle_licensing_role(self) -> None:
+        """authority2 loses its role, or gets it back (the admin's doing)."""
+        consortium, address = self.ledgers["admin"].consortium, self.world.address("authority2")
+        if "authority2" in self.authorities:
+            consortium.remove_licensing_authority(address)
+            self.authorities.discard("authority2")
+        else:
+            consortium.add_licensing_authority(address)
+            self.authorities.add("authority2")
+
+    @rule(seconds=time_steps)
+    def advance_time(self, seconds: int) -> None:
+        self.chain.advance_time(seconds)
+
+    @invariant()
+    def a_hold_binds_and_check_follows_the_model(self) -> None:
+        block = bytes(self.chain.w3.eth.get_block("latest")["hash"])
+        if block == self.verified_block:
+            return
+        credentials = self.reader.credentials
+        assert credentials.get(self.id) == self.stored
+        authorities = {self.world.address(name) for name in self.authorities}
+        expected = expected_validity(self.stored, self.chain.now(), authorities)
+        validity = credentials.check(self.doctor, "licence")
+        assert validity is expected
+        if self.held:
+            assert validity is not CredentialValidity.VALID
+            assert not credentials.is_valid(self.doctor, "licence")
+            assert self.stored.status in HELD
+        self.verified_block = block
+
+
+RegulatorHold.TestCase.settings = settings(max_examples=25, stateful_step_count=20, deadline=None)
+TestRegulatorHold = RegulatorHold.TestCase
+
+
+# ─── Trust rule: an institution is judged only as an institution ─────────────────────────────
+
+PRACTICE = (CredentialKind.LICENCE, CredentialKind.NURSE, CredentialKind.PHARMACIST)
+STANDING_KINDS = (*PRACTICE, CredentialKind.ACCREDITATION)
+
+
+class InstitutionStanding(RuleBasedStateMachine):
+    """A wallet ("nurse") licensed as a practitioner that may be accredited as a clinic later (a
+    one-doctor clinic, a pharmacist-run pharmacy), under random accreditation, suspension,
+    reinstatement, issuance, suspension and revocation (withdrawal) of its credentials, and time.
+
+    Once it is an institution, whatever its status, ``isCredentialed`` is exactly "active and
+    holding a valid accreditation" and no practitioner credential of it passes a check.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.world = world()
+        self.chain = self.world.chain
+        self.snapshot = self.chain.snapshot()
+        self.ledgers = self.world.ledgers()
+        self.reader = self.ledgers["outsider"]
+        self.subject = self.world.address("nurse")  # never accredited in ``world``
+        self.status = InstitutionStatus.NONE
+        self.credentials = {kind: never_issued(credential_id(self.subject, kind, 0)) for kind in STANDING_KINDS}
+        self.verified_block: bytes | None = None
+
+    def teardown(self) -> None:
+        self.chain.revert(self.snapshot)
+
+    def go(self, error: type[errors.ContractError] | None, send: Action) -> bool:
+        if error is None:
+            send()
+            return True
+        assert_refused_unchanged(self.chain, error, send)
+        return False
+
+    @initialize(kind=st.sampled_from(PRACTICE), window=live_windows)
+    def start_as_a_practitioner(self, kind: CredentialKind, window: Window) -> None:
+        self.issue(kind, window)
+
+    @rule(kind=st.sampled_from(STANDING_KINDS), window=windows)
+    def issue(self, kind: CredentialKind, window: Window) -> None:
+        tx_time = self.chain.now() + 1
+        valid_from, valid_until = window.at(tx_time)
+        error = issue_error(
+            by_authority=True,
+            kind=kind,
+            subject_status=self.status,
+            previous=self.credentials[kind],
+            valid_from=valid_from,
+            valid_until=valid_until,
+            tx_time=tx_time,
+        )
+
+        def send() -> object:
+            return self.ledgers["authority"].credentials.issue(
+                self.subject, kind, valid_from=valid_from, valid_until=valid_until
+            )
+
+        if self.go(error, send):
+            self.credentials[kind] = Credential(
+                self.credentials[kind].id, self.world.address("authority"), valid_from, valid_until,
+                kind, CredentialStatus.ACTIVE, bytes(32),
+            )  # fmt: skip
+
+    @rule(
+        kind=st.sampled_from(STANDING_KINDS),
+        action=st.sampled_from(("suspend", "reinstate", "revoke", "lift")),
+        caller=st.sampled_from(("authority", "regulator")),
+    )
+    def manage(self, kind: CredentialKind, action: str, caller: str) -> None:
+        """Revoking the accreditation is how the authority withdraws it."""
+        stored = self.credentials[kind]
+        by_regulator = caller == "regulator"
+        credentials = self.ledgers[caller].credentials
+        if action == "lift":
+            error = lift_error(stored.status, by_regulator=by_regulator)
+            send: Action = lambda: credentials.lift_regulator_hold(stored.id)  # noqa: E731
+        else:
+            error = management_error(action, stored.status, by_issuer=not by_regulator, by_regulator=by_regulator)
+            send = lambda: getattr(credentials, action)(stored.id)  # noqa: E731
+        if self.go(error, send):
+            self.credentials[kind] = replace(stored, status=status_after(action, by_regulator, stored.status))
+
+    @rule(caller=st.sampled_from(("admin", "outsider")))
+    def accredit(self, caller: str) -> None:
+        if caller != "admin":
+            error: type[errors.ContractError] | None = errors.AccessControlUnauthorizedAccount
+        elif self.status is not InstitutionStatus.NONE:
+            error = errors.InstitutionAlreadyAccredited
+        else:
+            error = None
+        if self.go(error, lambda: self.ledgers[caller].consortium.accredit(self.subject, "clinic")):
+            self.status = InstitutionStatus.ACTIVE
+
+    @rule(suspend=st.booleans(), caller=st.sampled_from(("admin", "regulator")))
+    def set_institution_status(self, suspend: bool, caller: str) -> None:
+        if self.status is InstitutionStatus.NONE:
+            error: type[errors.ContractError] | None = errors.InstitutionNotAccredited
+        elif suspend and self.status is InstitutionStatus.SUSPENDED:
+            error = errors.InstitutionAlreadySuspended
+        elif not suspend and self.status is InstitutionStatus.ACTIVE:
+            error = errors.InstitutionNotSuspended
+        else:
+            error = None
+        consortium = self.ledgers[caller].consortium
+        change = consortium.suspend if suspend else consortium.reinstate
+        if self.go(error, lambda: change(self.subject)):
+            self.status = InstitutionStatus.SUSPENDED if suspend else InstitutionStatus.ACTIVE
+
+    @rule(seconds=time_steps)
+    def advance_time(self, seconds: int) -> None:
+        self.chain.advance_time(seconds)
+
+    @invariant()
+    def judged_only_as_an_institution(self) -> None:
+        block = bytes(self.chain.w3.eth.get_block("latest")["hash"])
+        if block == self.verified_block:
+            return
+        now, authorities = self.chain.now(), {self.world.address("authority")}
+        institution = self.status is not InstitutionStatus.NONE
+        credentials = self.reader.credentials
+        checks = {kind: credentials.check(self.subject, kind) for kind in STANDING_KINDS}
+        for kind, stored in self.credentials.items():
+            assert credentials.get(stored.id) == stored
+            assert checks[kind] is expected_validity(stored, now, authorities, subject_is_institution=institution)
+        credentialed = credentials.is_credentialed(self.subject)
+        if institution:
+            # The rule itself, in the chain's own answers: active and a valid accreditation, exactly.
+            accredited = checks[CredentialKind.ACCREDITATION] is CredentialValidity.VALID
+            assert credentialed is (self.status is InstitutionStatus.ACTIVE and accredited)
+            assert all(checks[kind] is not CredentialValidity.VALID for kind in PRACTICE)
+        else:
+            assert credentialed is any(checks[kind] is CredentialValidity.VALID for kind in PRACTICE)
+        self.verified_block = block
+
+
+InstitutionStanding.TestCase.settings = settings(max_examples=25, stateful_step_count=20, deadline=None)
+TestInstitutionStanding = InstitutionStanding.TestCase
 
 
 # ─── Plain properties ────────────────────────────────────────────────────────────────────────
