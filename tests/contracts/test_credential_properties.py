@@ -254,6 +254,7 @@ windows = st.builds(
     length=st.one_of(st.integers(-1, 10), st.integers(1, 4 * DAY)),
 )
 live_windows = windows.filter(lambda window: window.ends_in > 0 and window.length > 0)
+lasting_windows = st.builds(Window, ends_in=st.integers(DAY, 3 * DAY), length=st.integers(3 * DAY, 4 * DAY))
 mostly_live_windows = st.one_of(live_windows, live_windows, windows)  # two live draws in three
 time_steps = st.one_of(st.integers(1, 5), st.integers(6, DAY))
 kinds = st.sampled_from(CredentialKind)
@@ -773,9 +774,9 @@ STANDING_KINDS = (*PRACTICE, CredentialKind.ACCREDITATION)
 
 
 class InstitutionStanding(RuleBasedStateMachine):
-    """A wallet ("nurse") licensed as a practitioner that may be accredited as a clinic later (a
-    one-doctor clinic, a pharmacist-run pharmacy), under random accreditation, suspension,
-    reinstatement, issuance, suspension and revocation (withdrawal) of its credentials, and time.
+    """A wallet ("nurse") licensed as a practitioner and accredited as a clinic later (a
+    one-doctor clinic, a pharmacist-run pharmacy), under random suspension and reinstatement of
+    the institution, issuance, suspension and revocation (withdrawal) of its credentials, and time.
 
     Once it is an institution, whatever its status, ``isCredentialed`` is exactly "active and
     holding a valid accreditation" and no practitioner credential of it passes a check.
@@ -803,9 +804,14 @@ class InstitutionStanding(RuleBasedStateMachine):
         assert_refused_unchanged(self.chain, error, send)
         return False
 
-    @initialize(kind=st.sampled_from(PRACTICE), window=live_windows)
-    def start_as_a_practitioner(self, kind: CredentialKind, window: Window) -> None:
+    @initialize(kind=st.sampled_from(PRACTICE), window=lasting_windows, accreditation=st.booleans())
+    def a_practitioner_accredited_later(self, kind: CredentialKind, window: Window, accreditation: bool) -> None:
+        """The wallet holds a practitioner credential, valid now and for a day or more, and is then
+        accredited as a clinic (with an accreditation credential, or not yet)."""
         self.issue(kind, window)
+        self.accredit("admin")
+        if accreditation:
+            self.issue(CredentialKind.ACCREDITATION, window)
 
     @rule(kind=st.sampled_from(STANDING_KINDS), window=mostly_live_windows)
     def issue(self, kind: CredentialKind, window: Window) -> None:
@@ -833,8 +839,8 @@ class InstitutionStanding(RuleBasedStateMachine):
             )  # fmt: skip
 
     @rule(
-        kind=st.sampled_from(STANDING_KINDS),
-        action=st.sampled_from(("suspend", "reinstate", "revoke", "lift")),
+        kind=st.sampled_from((CredentialKind.ACCREDITATION, *STANDING_KINDS)),
+        action=st.sampled_from(ACTIONS),
         caller=st.sampled_from(("authority", "regulator")),
     )
     def manage(self, kind: CredentialKind, action: str, caller: str) -> None:
@@ -852,6 +858,9 @@ class InstitutionStanding(RuleBasedStateMachine):
             self.credentials[kind] = replace(stored, status=status_after(action, by_regulator, stored.status))
 
     @rule(caller=st.sampled_from(("admin", "outsider")))
+    def accredit_again(self, caller: str) -> None:
+        self.accredit(caller)
+
     def accredit(self, caller: str) -> None:
         if caller != "admin":
             error: type[errors.ContractError] | None = errors.AccessControlUnauthorizedAccount
