@@ -133,7 +133,13 @@ def run() -> list[Measurement]:
         measure("suspend credential", lambda: issuer.credentials.suspend(licence, 7), 40_000)
         measure("reinstate credential", lambda: issuer.credentials.reinstate(licence), 40_000)
         measure("revoke credential", lambda: admin.using(regulator).credentials.revoke(licence, 9), 40_000)
+        # A regulator's revocation is a hold: a regulator lifts it before anyone issues anew.
+        measure("lift regulator hold", lambda: admin.using(regulator).credentials.lift_regulator_hold(licence), 40_000)
         measure("reissue over a revoked credential", lambda: issue(doctor.address, "licence"), 100_000)
+        admin.consortium.add_licensing_authority(admin_account.address)  # a second authority, to hand it to
+        measure("reassign credential issuer", lambda: admin.using(regulator).credentials.reassign_issuer(
+            licence, admin_account.address), 40_000)  # fmt: skip
+        admin.using(regulator).credentials.reassign_issuer(licence, authority.address)
         measure("suspend institution", lambda: admin.consortium.suspend(hospital.address, 3), 40_000)
         measure("reinstate institution", lambda: admin.consortium.reinstate(hospital.address), 40_000)
         clinic = admin.using(hospital)

@@ -77,6 +77,11 @@ contract ConsortiumRegistry is IConsortiumRegistry, AccessControlDefaultAdminRul
     }
 
     /// @inheritdoc IConsortiumRegistry
+    function institutionStatus(address account) external view returns (InstitutionStatus) {
+        return _institutions[account].status;
+    }
+
+    /// @inheritdoc IConsortiumRegistry
     function isRegulator(address account) external view returns (bool) {
         return hasRole(REGULATOR_ROLE, account);
     }

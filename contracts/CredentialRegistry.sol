@@ -9,7 +9,8 @@ import {
     CredentialStatus,
     CredentialValidity,
     Employment,
-    EmploymentStatus
+    EmploymentStatus,
+    InstitutionStatus
 } from "./types/MedLedgerTypes.sol";
 
 /// @title CredentialRegistry
@@ -47,12 +48,18 @@ contract CredentialRegistry is ICredentialRegistry {
         if (validUntil <= validFrom || validUntil <= currentTime) {
             revert InvalidValidityWindow(validFrom, validUntil, currentTime);
         }
-        if (kind == CredentialKind.Accreditation && !_consortium.isActiveInstitution(subject)) {
-            revert SubjectNotInstitution(subject);
+        // Accreditations to active institutions only, practitioner credentials never to an institution.
+        InstitutionStatus standing = _consortium.institutionStatus(subject);
+        if (kind == CredentialKind.Accreditation) {
+            if (standing != InstitutionStatus.Active) revert SubjectNotInstitution(subject);
+        } else if (standing != InstitutionStatus.None) {
+            revert SubjectIsInstitution(subject);
         }
         id = _credentialId(subject, kind, scope);
         Credential storage stored = _credentials[id];
         CredentialStatus previous = stored.status;
+        // A hold outlives expiry: only Active is replaceable once expired.
+        if (_isHeld(previous)) revert CredentialHeldByRegulator(id);
         bool replaceable = previous == CredentialStatus.None || previous == CredentialStatus.Revoked
             || (previous == CredentialStatus.Active && stored.validUntil <= currentTime);
         if (!replaceable) revert CredentialAlreadyIssued(id);
@@ -70,7 +77,7 @@ contract CredentialRegistry is ICredentialRegistry {
     function suspendCredential(bytes32 id, uint16 reasonCode) external {
         (Credential storage stored, bool asRegulator) = _managedCredential(id);
         CredentialStatus status = stored.status;
-        if (status == CredentialStatus.Revoked) revert CredentialAlreadyRevoked(id);
+        if (_isRevoked(status)) revert CredentialAlreadyRevoked(id);
         // A regulator may take over an issuer's suspension, so that the issuer can no longer lift it.
         bool takeover = status == CredentialStatus.Suspended && asRegulator;
         if (status != CredentialStatus.Active && !takeover) revert CredentialAlreadySuspended(id);
@@ -82,7 +89,7 @@ contract CredentialRegistry is ICredentialRegistry {
     function reinstateCredential(bytes32 id) external {
         (Credential storage stored, bool asRegulator) = _managedCredential(id);
         CredentialStatus status = stored.status;
-        if (status == CredentialStatus.Revoked) revert CredentialAlreadyRevoked(id);
+        if (_isRevoked(status)) revert CredentialAlreadyRevoked(id);
         if (status == CredentialStatus.Active) revert CredentialNotSuspended(id);
         if (status == CredentialStatus.SuspendedByRegulator && !asRegulator) {
             revert CredentialSuspendedByRegulator(id);
@@ -93,10 +100,41 @@ contract CredentialRegistry is ICredentialRegistry {
 
     /// @inheritdoc ICredentialRegistry
     function revokeCredential(bytes32 id, uint16 reasonCode) external {
-        (Credential storage stored,) = _managedCredential(id);
-        if (stored.status == CredentialStatus.Revoked) revert CredentialAlreadyRevoked(id);
-        stored.status = CredentialStatus.Revoked;
+        (Credential storage stored, bool asRegulator) = _managedCredential(id);
+        CredentialStatus status = stored.status;
+        // A regulator may take over the issuer's revocation, so that it binds; nothing revokes twice.
+        bool takeover = status == CredentialStatus.Revoked && asRegulator;
+        if (_isRevoked(status) && !takeover) revert CredentialAlreadyRevoked(id);
+        // The revocation is a hold when a regulator makes it, or when a regulator's suspension stood.
+        stored.status = asRegulator || status == CredentialStatus.SuspendedByRegulator
+            ? CredentialStatus.RevokedByRegulator
+            : CredentialStatus.Revoked;
         emit CredentialRevoked(id, msg.sender, reasonCode);
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function liftRegulatorHold(bytes32 id) external {
+        Credential storage stored = _regulatedCredential(id);
+        CredentialStatus status = stored.status;
+        if (status == CredentialStatus.SuspendedByRegulator) {
+            stored.status = CredentialStatus.Suspended;
+        } else if (status == CredentialStatus.RevokedByRegulator) {
+            stored.status = CredentialStatus.Revoked;
+        } else {
+            revert CredentialNotHeldByRegulator(id);
+        }
+        emit RegulatorHoldLifted(id, msg.sender);
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function reassignCredentialIssuer(bytes32 id, address newIssuer) external {
+        Credential storage stored = _regulatedCredential(id);
+        if (newIssuer == address(0)) revert ZeroAddress();
+        if (!_consortium.isLicensingAuthority(newIssuer)) revert NotLicensingAuthority(newIssuer);
+        address previousIssuer = stored.issuer;
+        if (newIssuer == previousIssuer) revert CredentialIssuerUnchanged(id, newIssuer);
+        stored.issuer = newIssuer;
+        emit CredentialIssuerReassigned(id, previousIssuer, newIssuer, msg.sender);
     }
 
     // ─── Employment ──────────────────────────────────────────────────────────────────────────
@@ -151,16 +189,7 @@ contract CredentialRegistry is ICredentialRegistry {
 
     /// @inheritdoc ICredentialRegistry
     function check(address subject, CredentialKind kind, uint64 scope) public view returns (CredentialValidity) {
-        Credential storage stored = _credentials[_credentialId(subject, kind, scope)];
-        CredentialStatus status = stored.status;
-        if (status == CredentialStatus.None) return CredentialValidity.Unknown;
-        if (status == CredentialStatus.Revoked) return CredentialValidity.Revoked;
-        if (status != CredentialStatus.Active) return CredentialValidity.Suspended;
-        uint40 currentTime = _time();
-        if (currentTime < stored.validFrom) return CredentialValidity.NotYetValid;
-        if (currentTime >= stored.validUntil) return CredentialValidity.Expired;
-        if (!_consortium.isLicensingAuthority(stored.issuer)) return CredentialValidity.IssuerNotAccredited;
-        return CredentialValidity.Valid;
+        return _check(subject, kind, scope, kind != CredentialKind.Accreditation);
     }
 
     /// @inheritdoc ICredentialRegistry
@@ -170,12 +199,15 @@ contract CredentialRegistry is ICredentialRegistry {
 
     /// @inheritdoc ICredentialRegistry
     function isCredentialed(address account) external view returns (bool) {
-        if (_consortium.isActiveInstitution(account)) {
-            return check(account, CredentialKind.Accreditation, 0) == CredentialValidity.Valid;
+        // One lookup tells which branch judges the account; neither branch asks the consortium again.
+        InstitutionStatus standing = _consortium.institutionStatus(account);
+        if (standing != InstitutionStatus.None) {
+            return standing == InstitutionStatus.Active
+                && _check(account, CredentialKind.Accreditation, 0, false) == CredentialValidity.Valid;
         }
-        return check(account, CredentialKind.Licence, 0) == CredentialValidity.Valid
-            || check(account, CredentialKind.Nurse, 0) == CredentialValidity.Valid
-            || check(account, CredentialKind.Pharmacist, 0) == CredentialValidity.Valid;
+        return _check(account, CredentialKind.Licence, 0, false) == CredentialValidity.Valid
+            || _check(account, CredentialKind.Nurse, 0, false) == CredentialValidity.Valid
+            || _check(account, CredentialKind.Pharmacist, 0, false) == CredentialValidity.Valid;
     }
 
     /// @inheritdoc ICredentialRegistry
@@ -198,6 +230,45 @@ contract CredentialRegistry is ICredentialRegistry {
 
     function _credentialId(address subject, CredentialKind kind, uint64 scope) private pure returns (bytes32) {
         return keccak256(abi.encode(subject, kind, scope));
+    }
+
+    /// @dev `check`, in its documented order. `refuseInstitution`: whether to ask the consortium if
+    /// `subject` is an institution (for a practitioner kind); false when the caller already knows
+    /// it is not, or for an accreditation.
+    function _check(address subject, CredentialKind kind, uint64 scope, bool refuseInstitution)
+        private
+        view
+        returns (CredentialValidity)
+    {
+        Credential storage stored = _credentials[_credentialId(subject, kind, scope)];
+        CredentialStatus status = stored.status;
+        if (status == CredentialStatus.None) return CredentialValidity.Unknown;
+        if (refuseInstitution && _consortium.institutionStatus(subject) != InstitutionStatus.None) {
+            return CredentialValidity.SubjectIsInstitution;
+        }
+        if (_isRevoked(status)) return CredentialValidity.Revoked;
+        if (status != CredentialStatus.Active) return CredentialValidity.Suspended;
+        uint40 currentTime = _time();
+        if (currentTime < stored.validFrom) return CredentialValidity.NotYetValid;
+        if (currentTime >= stored.validUntil) return CredentialValidity.Expired;
+        if (!_consortium.isLicensingAuthority(stored.issuer)) return CredentialValidity.IssuerNotAccredited;
+        return CredentialValidity.Valid;
+    }
+
+    function _isRevoked(CredentialStatus status) private pure returns (bool) {
+        return status == CredentialStatus.Revoked || status == CredentialStatus.RevokedByRegulator;
+    }
+
+    /// @dev A regulator's hold: suspended or revoked by a regulator, not lifted since.
+    function _isHeld(CredentialStatus status) private pure returns (bool) {
+        return status == CredentialStatus.SuspendedByRegulator || status == CredentialStatus.RevokedByRegulator;
+    }
+
+    /// @dev The credential `id`, after checking it exists and the caller is a regulator.
+    function _regulatedCredential(bytes32 id) private view returns (Credential storage stored) {
+        stored = _credentials[id];
+        if (stored.status == CredentialStatus.None) revert CredentialNotFound(id);
+        if (!_consortium.isRegulator(msg.sender)) revert NotRegulator(msg.sender);
     }
 
     /// @dev The credential `id`, after checking it exists and the caller may manage it: its issuer

@@ -220,8 +220,25 @@ class SubjectNotInstitution(InvalidArgument):
     subject: str
 
 
+class SubjectIsInstitution(InvalidArgument):
+    subject: str
+
+
 class CredentialAlreadyIssued(InvalidState):
     id: bytes
+
+
+class CredentialHeldByRegulator(InvalidState):
+    id: bytes
+
+
+class CredentialNotHeldByRegulator(InvalidState):
+    id: bytes
+
+
+class CredentialIssuerUnchanged(InvalidArgument):
+    id: bytes
+    issuer: str
 
 
 class CredentialNotFound(NotFound):

@@ -58,6 +58,7 @@ class CredentialStatus(_Named):
     SUSPENDED = 2
     REVOKED = 3
     SUSPENDED_BY_REGULATOR = 4
+    REVOKED_BY_REGULATOR = 5
 
 
 class CredentialValidity(_Named):
@@ -68,6 +69,7 @@ class CredentialValidity(_Named):
     SUSPENDED = 4
     REVOKED = 5
     ISSUER_NOT_ACCREDITED = 6
+    SUBJECT_IS_INSTITUTION = 7
 
 
 class EmploymentStatus(_Named):

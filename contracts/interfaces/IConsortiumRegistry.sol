@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Institution, InstitutionKind} from "../types/MedLedgerTypes.sol";
+import {Institution, InstitutionKind, InstitutionStatus} from "../types/MedLedgerTypes.sol";
 
 /// @title Consortium membership: who is an accredited institution, a regulator or a licensing authority.
 /// @notice The consortium admin (in production a multisig or timelock) accredits institutions and
@@ -73,6 +73,11 @@ interface IConsortiumRegistry {
 
     /// @notice True when `account` is an accredited, not suspended institution of any kind.
     function isActiveInstitution(address account) external view returns (bool);
+
+    /// @notice The status of `account` as an institution: None if it was never accredited, else
+    /// Active or Suspended. An accreditation is never undone, so anything but None means `account`
+    /// is an institution for good (the credential registry then judges it only as one).
+    function institutionStatus(address account) external view returns (InstitutionStatus);
 
     /// @notice True when `account` currently holds the regulator role.
     function isRegulator(address account) external view returns (bool);

@@ -33,12 +33,15 @@ enum CredentialKind {
 }
 
 /// @notice Lifecycle of a credential. Expiry is not a status: it follows from the validity window.
+/// The two `...ByRegulator` members are a regulator's hold: no licensing authority can lift,
+/// replace or outlast them; only a regulator can (`reinstateCredential`, `liftRegulatorHold`).
 enum CredentialStatus {
     None, // never issued
     Active,
     Suspended, // suspended by its issuer; the issuer or a regulator may reinstate it
     Revoked, // final for this issuance; a new issuance may replace it
-    SuspendedByRegulator // suspended by a regulator; only a regulator may reinstate it
+    SuspendedByRegulator, // suspended by a regulator; only a regulator may reinstate it or lift the hold
+    RevokedByRegulator // revoked under a regulator's hold; no new issuance until a regulator lifts it
 }
 
 /// @notice Why a credential check passes or fails, so a verifier can tell the holder what is wrong.
@@ -47,9 +50,10 @@ enum CredentialValidity {
     Unknown, // no credential of this kind and scope was ever issued to the subject
     NotYetValid, // before validFrom
     Expired, // at or after validUntil
-    Suspended,
-    Revoked,
-    IssuerNotAccredited // the issuing authority has since lost its licensing-authority role
+    Suspended, // suspended, by its issuer or by a regulator
+    Revoked, // revoked, by its issuer or under a regulator's hold
+    IssuerNotAccredited, // the issuing authority has since lost its licensing-authority role
+    SubjectIsInstitution // a practitioner kind asked of an institution's address: it is judged only as an institution
 }
 
 /// @notice Lifecycle of the link between a practitioner and an institution.

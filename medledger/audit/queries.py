@@ -32,7 +32,10 @@ CUSTODY_EVENTS = (
     "BatchRegistered", "Shipped", "Received", "ShipmentCancelled", "BatchQuarantined", "BatchReleased",
     "BatchRecalled", "UnitsDispensed", "CounterfeitSuspected", "PrescriptionFilled",
 )  # fmt: skip
-CREDENTIAL_EVENTS = ("CredentialSuspended", "CredentialReinstated", "CredentialRevoked")
+CREDENTIAL_EVENTS = (
+    "CredentialSuspended", "CredentialReinstated", "CredentialRevoked", "RegulatorHoldLifted",
+    "CredentialIssuerReassigned",
+)  # fmt: skip
 EMPLOYMENT_EVENTS = ("EmploymentOffered", "EmploymentAccepted", "EmploymentEnded")
 
 ExportFormat = Literal["csv", "json"]

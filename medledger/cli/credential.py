@@ -1,4 +1,4 @@
-"""``medledger credential issue|suspend|reinstate|revoke|verify|show``."""
+"""``medledger credential issue|suspend|reinstate|revoke|lift-hold|reassign|verify|show``."""
 
 from __future__ import annotations
 
@@ -84,9 +84,34 @@ def _lifecycle(name: str, method: str, with_reason: bool, help_text: str) -> Non
     )  # fmt: skip
 
 
-_lifecycle("suspend", "suspend", True, "Suspend CREDENTIAL_ID (its issuer or a regulator).")
-_lifecycle("reinstate", "reinstate", False, "Lift a suspension (its issuer or a regulator).")
-_lifecycle("revoke", "revoke", True, "Revoke CREDENTIAL_ID for good (its issuer or a regulator).")
+_lifecycle("suspend", "suspend", True,
+           "Suspend CREDENTIAL_ID (its issuer or a regulator; a regulator's suspension is a hold).")
+_lifecycle("reinstate", "reinstate", False,
+           "Lift a suspension, back to active (its issuer or a regulator; only a regulator ends a hold).")
+_lifecycle("revoke", "revoke", True,
+           "Revoke CREDENTIAL_ID for good (its issuer or a regulator; a regulator's revocation is a hold).")
+_lifecycle("lift-hold", "lift_regulator_hold", False,
+           "End a regulator's hold on CREDENTIAL_ID (regulator): a held suspension becomes the issuer's, "
+           "a held revocation a plain one that a new issuance may replace.")  # fmt: skip
+
+
+@credential.command()
+@click.argument("credential_id")
+@click.argument("new_issuer")
+@chain_options
+@click.pass_context
+def reassign(ctx: click.Context, session: Session, credential_id: str, new_issuer: str) -> None:
+    """Hand CREDENTIAL_ID to licensing authority NEW_ISSUER (regulator); its status stays."""
+    ledger = session.ledger()
+    previous = ledger.credentials.get(credential_id).issuer
+    receipt = ledger.credentials.reassign_issuer(credential_id, new_issuer)
+    record = ledger.credentials.get(credential_id)
+    emit(
+        ctx,
+        {"credential_id": record.id, "previous_issuer": previous, "issuer": record.issuer,
+         "status": record.status, **receipt_fields(receipt)},  # fmt: skip
+        title="credential reassigned",
+    )
 
 
 @credential.command()

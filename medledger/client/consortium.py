@@ -82,6 +82,10 @@ class ConsortiumClient(SubClient):
         """True when ``address`` is an active institution of any kind."""
         return bool(self._call("isActiveInstitution", checksum(address)))
 
+    def institution_status(self, address: str) -> InstitutionStatus:
+        """NONE if ``address`` was never accredited, else ACTIVE or SUSPENDED (an institution for good)."""
+        return InstitutionStatus(self._call("institutionStatus", checksum(address)))
+
     # ─── Roles ───────────────────────────────────────────────────────────────────────────
 
     def regulator_role(self) -> bytes:

@@ -94,12 +94,27 @@ class CredentialsClient(SubClient):
         )
 
     def reinstate(self, credential: bytes | str) -> Receipt:
+        """Lift a suspension, back to active (its issuer, or a regulator; only a regulator ends
+        a regulator's hold)."""
         return self._send("reinstateCredential", bytes32(credential, "credential id"))
 
     def revoke(self, credential: bytes | str, reason_code: int = 0) -> Receipt:
-        """Revoke a credential for good (its issuer or a regulator)."""
+        """Revoke a credential for good (its issuer or a regulator). A regulator's revocation is a
+        hold: nobody issues that subject, kind and scope again until a regulator lifts it."""
         return self._send(
             "revokeCredential", bytes32(credential, "credential id"), uint(reason_code, 16, "reason code")
+        )
+
+    def lift_regulator_hold(self, credential: bytes | str) -> Receipt:
+        """End a regulator's hold (regulator only): a held suspension becomes the issuer's own
+        suspension, a held revocation a plain one that a new issuance may replace."""
+        return self._send("liftRegulatorHold", bytes32(credential, "credential id"))
+
+    def reassign_issuer(self, credential: bytes | str, new_issuer: str) -> Receipt:
+        """Hand a credential to licensing authority ``new_issuer`` (regulator only); its status,
+        a hold included, stays as it is."""
+        return self._send(
+            "reassignCredentialIssuer", bytes32(credential, "credential id"), checksum(new_issuer, "new issuer")
         )
 
     def get(self, credential: bytes | str) -> Credential:
@@ -127,7 +142,8 @@ class CredentialsClient(SubClient):
         return self.check(subject, kind, scope) is CredentialValidity.VALID
 
     def is_credentialed(self, account: str) -> bool:
-        """Whether consent checks trust ``account`` now (licence, nursing, pharmacist, or accreditation)."""
+        """Whether consent checks trust ``account`` now: an institution (ever accredited) only while
+        active with a valid accreditation; anyone else with a valid licence, nursing or pharmacist licence."""
         return bool(self._call("isCredentialed", checksum(account, "account")))
 
     # ─── Employment ──────────────────────────────────────────────────────────────────────

@@ -101,6 +101,22 @@ def test_the_credential_history_of_a_practitioner(world, ml, actors, patient, tm
         assert index.credential_history(actors.outsider.address) == []
 
 
+def test_the_credential_history_shows_a_regulators_hold_lifted_and_a_reassignment(world, ml, actors, tmp_path):
+    licence = ml.outsider.credentials.credential_id(actors.doctor.address, "licence")
+    ml.regulator.credentials.revoke(licence, 4)
+    ml.regulator.credentials.lift_regulator_hold(licence)
+    ml.regulator.credentials.reassign_issuer(licence, actors.authority2.address)
+    with AuditIndex(tmp_path / "a.sqlite", w3=world.chain.w3, deployment=world.deployment) as index:
+        index.sync()
+        history = index.credential_history(actors.doctor.address)
+        assert [e.event for e in history] == [
+            "CredentialIssued", "CredentialRevoked", "RegulatorHoldLifted", "CredentialIssuerReassigned",
+        ]  # fmt: skip
+        assert history[2].args == {"id": "0x" + licence.hex(), "by": actors.regulator.address}
+        assert (history[3].args["previousIssuer"], history[3].args["newIssuer"]) == (
+            actors.authority.address, actors.authority2.address)  # fmt: skip
+
+
 def test_exports_hold_the_same_events_as_the_query(world, ml, actors, patient, tmp_path):
     activity(ml, actors, patient, world)
     with AuditIndex(tmp_path / "a.sqlite", w3=world.chain.w3, deployment=world.deployment) as index:

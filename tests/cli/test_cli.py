@@ -115,6 +115,28 @@ def _flow(env: dict[str, str]) -> None:
     assert_user_error(*run(env, "credential", "reinstate", credential, "--account", "2"),
                       "CredentialSuspendedByRegulator")  # fmt: skip
     run_json(env, "credential", "reinstate", credential, "--account", "1")
+    # a regulator's revocation is a hold: no authority issues that licence again until a regulator lifts it
+    held = run_json(env, "credential", "revoke", credential, "--reason", "8", "--account", "1")
+    assert held["status"] == "revoked_by_regulator"
+    assert_user_error(*run(env, "credential", "issue", DOCTOR, "--kind", "licence", "--days", "365",
+                           "--account", "2"), "CredentialHeldByRegulator")  # fmt: skip
+    assert_user_error(*run(env, "credential", "lift-hold", credential, "--account", "2"), "NotRegulator")
+    assert run_json(env, "credential", "lift-hold", credential, "--account", "1")["status"] == "revoked"
+    run_json(env, "credential", "issue", DOCTOR, "--kind", "licence", "--days", "365", "--account", "2")
+    # one slot per doctor, kind and scope: a regulator hands a credential to another authority
+    assert_user_error(*run(env, "credential", "reassign", credential, OUTSIDER, "--account", "1"),
+                      "NotLicensingAuthority")  # fmt: skip
+    assert_user_error(*run(env, "credential", "reassign", credential, AUTHORITY, "--account", "2"), "NotRegulator")
+    assert_user_error(*run(env, "credential", "reassign", credential, "0x12", "--account", "1"),
+                      "is not an Ethereum address")  # fmt: skip
+    run_json(env, "consortium", "add-authority", OUTSIDER)
+    moved = run_json(env, "credential", "reassign", credential, OUTSIDER, "--account", "1")
+    assert (moved["previous_issuer"], moved["issuer"], moved["status"]) == (AUTHORITY, OUTSIDER, "active")
+    run_json(env, "credential", "reassign", credential, AUTHORITY, "--account", "1")
+    run_json(env, "consortium", "remove-authority", OUTSIDER)
+    # an institution is judged only as an institution: no practitioner credential for it
+    assert_user_error(*run(env, "credential", "issue", HOSPITAL, "--kind", "licence", "--days", "30",
+                           "--account", "2"), "SubjectIsInstitution")  # fmt: skip
     run_json(env, "credential", "revoke", credential, "--reason", "9", "--account", "2")
     assert run_json(env, "credential", "show", credential)["status"] == "revoked"
 

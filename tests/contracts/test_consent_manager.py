@@ -599,6 +599,51 @@ def test_break_glass_stops_when_the_licence_is_suspended(world, ml, actors, pati
     assert not ml.outsider.consent.can_access(actors.doctor.address, patient, LABS)
 
 
+def accredit_as_clinic(world, ml, address: str, *, with_accreditation: bool = True) -> None:
+    """Accredit ``address`` (the doctor's wallet, licensed already) as a one-doctor clinic."""
+    ml.admin.consortium.accredit(address, "clinic", b"\x66" * 32)
+    if with_accreditation:
+        now = world.chain.now()
+        ml.authority.credentials.issue(address, "accreditation", valid_from=now - 1, valid_until=until(world, 30))
+
+
+@pytest.mark.parametrize("standing", ["active", "suspended", "no-accreditation"])
+def test_an_institution_holding_a_licence_from_before_its_accreditation_cannot_open_break_glass(
+    world, ml, actors, patient, standing
+):
+    """Only practitioners open break-glass: the licence check refuses any institution's address."""
+    clinic = actors.doctor.address
+    accredit_as_clinic(world, ml, clinic, with_accreditation=standing != "no-accreditation")
+    if standing == "suspended":
+        ml.regulator.consortium.suspend(clinic, 3)
+
+    with pytest.raises(errors.NotLicensedPractitioner) as exc:
+        ml.doctor.access.open_break_glass(patient, reason_code=1, duration=600)
+
+    assert exc.value.account == clinic
+    assert ml.outsider.access.break_glass_session(patient, clinic).until == 0
+
+
+def test_an_open_break_glass_session_stops_once_its_holder_is_accredited(world, ml, actors, patient):
+    ml.doctor.access.open_break_glass(patient, reason_code=1, duration=3600)
+    accredit_as_clinic(world, ml, actors.doctor.address)
+    assert ml.outsider.consent.access_basis(actors.doctor.address, patient, LABS)[0] is AccessBasis.NONE
+
+
+def test_a_suspended_clinic_holding_a_licence_loses_its_grants(world, ml, actors, patient):
+    """A one-doctor clinic on one wallet: suspended, it does not fall through to the licence."""
+    clinic = actors.doctor.address
+    accredit_as_clinic(world, ml, clinic)
+    ml.patient.consent.grant(patient, clinic, "labs", valid_until=until(world))
+    assert ml.outsider.consent.can_access(clinic, patient, LABS)
+
+    ml.regulator.consortium.suspend(clinic, 3)
+
+    assert not ml.outsider.credentials.is_credentialed(clinic)
+    assert not ml.outsider.consent.can_access(clinic, patient, LABS)
+    assert ml.outsider.consent.access_basis(clinic, patient, LABS)[0] is AccessBasis.NONE
+
+
 def test_the_consortium_admin_sets_the_break_glass_policy(world, ml):
     receipt = ml.admin.access.set_break_glass_policy(max_duration=3600, window=7 * DAY, max_sessions_per_window=2)
     policy = ml.outsider.access.break_glass_policy()

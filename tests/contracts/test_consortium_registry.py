@@ -132,6 +132,17 @@ def test_accredit_rejects_malformed_arguments_before_sending(ledger, address, ac
     assert status_of(ledger("admin"), address("spare")) is InstitutionStatus.NONE
 
 
+def test_institution_status_tells_an_institution_for_good_from_a_never_accredited_account(ledger, address):
+    """What the credential registry asks to judge an institution only as one, suspended or not."""
+    ml = ledger("authority")
+    assert ml.consortium.institution_status(address("doctor")) is InstitutionStatus.NONE
+    assert ml.consortium.institution_status(address("hospital")) is InstitutionStatus.ACTIVE
+    ledger("regulator").consortium.suspend(address("hospital"), 1)
+    assert ml.consortium.institution_status(address("hospital")) is InstitutionStatus.SUSPENDED
+    with pytest.raises(errors.InvalidInput):
+        ml.consortium.institution_status("0xhospital")
+
+
 # ─── suspendInstitution ──────────────────────────────────────────────────────────────────────
 
 

@@ -13,7 +13,7 @@ from medledger import errors
 from tests.helpers import advance_to, block_time, events
 from medledger.client.credentials import IssuedCredential, credential_id
 from medledger.transactions import Receipt
-from medledger.types import CredentialKind, CredentialStatus, CredentialValidity, EmploymentStatus
+from medledger.types import CredentialKind, CredentialStatus, CredentialValidity, EmploymentStatus, InstitutionStatus
 
 ZERO_ADDRESS = "0x" + "00" * 20
 DOCUMENT = b"\xd0" * 32
@@ -121,13 +121,21 @@ def test_issue_by_non_licensing_authority_is_rejected(ml, actors, issue, caller)
     assert ml.outsider.credentials.check(actors.doctor.address, "licence") is V.UNKNOWN
 
 
-@pytest.mark.parametrize("suspended", [False, True], ids=["active", "suspended"])
-def test_issue_over_a_live_credential_is_rejected(ml, actors, issue, licence, suspended):
-    if suspended:
-        ml.regulator.credentials.suspend(licence, REASON)
+@pytest.mark.parametrize(
+    ("suspender", "error"),
+    [
+        (None, errors.CredentialAlreadyIssued),
+        ("authority", errors.CredentialAlreadyIssued),
+        ("regulator", errors.CredentialHeldByRegulator),
+    ],
+    ids=["active", "suspended", "regulator-suspended"],
+)
+def test_issue_over_a_live_credential_is_rejected(ml, actors, issue, licence, suspender, error):
+    if suspender:
+        getattr(ml, suspender).credentials.suspend(licence, REASON)
     before = ml.outsider.credentials.get(licence)
 
-    with pytest.raises(errors.CredentialAlreadyIssued) as exc:
+    with pytest.raises(error) as exc:
         issue(actors.doctor.address, by="authority2", document=b"\x99" * 32)
 
     assert exc.value.id == licence
@@ -154,18 +162,29 @@ def test_issue_replaces_a_revoked_or_expired_credential(suite, ml, actors, issue
     assert ml.outsider.credentials.check(actors.doctor.address, "licence") is V.VALID
 
 
-@pytest.mark.parametrize("suspender", ["authority", "regulator"])
-def test_a_suspension_cannot_be_washed_out_by_expiry_and_reissue(suite, ml, actors, issue, licence, suspender):
-    getattr(ml, suspender).credentials.suspend(licence, REASON)
+@pytest.mark.parametrize(
+    ("action", "by", "error", "validity"),
+    [
+        ("suspend", "authority", errors.CredentialAlreadyIssued, V.SUSPENDED),
+        ("suspend", "regulator", errors.CredentialHeldByRegulator, V.SUSPENDED),
+        ("revoke", "regulator", errors.CredentialHeldByRegulator, V.REVOKED),
+    ],
+    ids=["suspended", "regulator-suspended", "regulator-revoked"],
+)
+@pytest.mark.parametrize("reissuer", ["authority", "authority2"])
+def test_a_suspension_or_hold_cannot_be_washed_out_by_expiry_and_reissue(
+    suite, ml, actors, issue, licence, action, by, error, validity, reissuer
+):
+    MANAGE[action](getattr(ml, by).credentials, licence)
     suite.chain.advance_time(LIFETIME + 1)
     before = ml.outsider.credentials.get(licence)
 
-    with pytest.raises(errors.CredentialAlreadyIssued) as exc:
-        issue(actors.doctor.address, by="authority2", document=b"\x77" * 32)
+    with pytest.raises(error) as exc:
+        issue(actors.doctor.address, by=reissuer, document=b"\x77" * 32)
 
     assert exc.value.id == licence
     assert ml.outsider.credentials.get(licence) == before
-    assert ml.outsider.credentials.check(actors.doctor.address, "licence") is V.SUSPENDED
+    assert ml.outsider.credentials.check(actors.doctor.address, "licence") is validity
 
 
 def test_issue_to_the_zero_address_is_rejected_by_the_contract(ml, issue):
@@ -243,42 +262,47 @@ PRECONDITION = {"suspend": "active", "reinstate": "suspended", "revoke": "active
 
 
 def bring_to(ml, credential: bytes, state: str) -> None:
-    """Move a fresh (active) credential to ``state``: ``suspended`` by its issuer,
-    ``regulator-suspended`` by the regulator, ``revoked`` by the regulator."""
+    """Move a fresh (active) credential to ``state``: ``suspended`` or ``issuer-revoked`` by its
+    issuer, ``regulator-suspended`` or ``revoked`` (a hold) by the regulator."""
     if state == "suspended":
         ml.authority.credentials.suspend(credential, 1)
     elif state == "regulator-suspended":
         ml.regulator.credentials.suspend(credential, 1)
     elif state == "revoked":
         ml.regulator.credentials.revoke(credential, 1)
+    elif state == "issuer-revoked":
+        ml.authority.credentials.revoke(credential, 1)
 
 
-#: operation → (status after it, check() after it, event it emits)
+#: operation → (check() after it, event it emits)
 OUTCOME = {
-    "suspend": (CredentialStatus.SUSPENDED, V.SUSPENDED, "CredentialSuspended"),
-    "reinstate": (CredentialStatus.ACTIVE, V.VALID, "CredentialReinstated"),
-    "revoke": (CredentialStatus.REVOKED, V.REVOKED, "CredentialRevoked"),
+    "suspend": (V.SUSPENDED, "CredentialSuspended"),
+    "reinstate": (V.VALID, "CredentialReinstated"),
+    "revoke": (V.REVOKED, "CredentialRevoked"),
 }
+S = CredentialStatus
 
 
 @pytest.mark.parametrize(
-    ("operation", "start", "actor"),
+    ("operation", "start", "actor", "status"),
     [
-        ("suspend", "active", "authority"),
-        ("suspend", "active", "regulator"),
-        ("suspend", "suspended", "regulator"),  # a regulator takes over the issuer's suspension
-        ("reinstate", "suspended", "authority"),
-        ("reinstate", "suspended", "regulator"),
-        ("reinstate", "regulator-suspended", "regulator"),
-        ("revoke", "active", "authority"),
-        ("revoke", "suspended", "regulator"),
-        ("revoke", "regulator-suspended", "authority"),
+        ("suspend", "active", "authority", S.SUSPENDED),
+        ("suspend", "active", "regulator", S.SUSPENDED_BY_REGULATOR),
+        ("suspend", "suspended", "regulator", S.SUSPENDED_BY_REGULATOR),  # takes over the issuer's suspension
+        ("reinstate", "suspended", "authority", S.ACTIVE),
+        ("reinstate", "suspended", "regulator", S.ACTIVE),
+        ("reinstate", "regulator-suspended", "regulator", S.ACTIVE),  # ends the hold and reinstates
+        ("revoke", "active", "authority", S.REVOKED),
+        ("revoke", "suspended", "authority", S.REVOKED),
+        ("revoke", "active", "regulator", S.REVOKED_BY_REGULATOR),  # a regulator's revocation is a hold
+        ("revoke", "suspended", "regulator", S.REVOKED_BY_REGULATOR),
+        ("revoke", "regulator-suspended", "authority", S.REVOKED_BY_REGULATOR),  # the issuer keeps the hold
+        ("revoke", "regulator-suspended", "regulator", S.REVOKED_BY_REGULATOR),
+        ("revoke", "issuer-revoked", "regulator", S.REVOKED_BY_REGULATOR),  # takes over the issuer's revocation
     ],
 )
-def test_manage_credential_changes_status_and_emits_event(ml, actors, licence, operation, start, actor):
-    status, validity, event_name = OUTCOME[operation]
-    if operation == "suspend" and actor == "regulator":
-        status = CredentialStatus.SUSPENDED_BY_REGULATOR
+def test_manage_credential_changes_status_and_emits_event(ml, actors, licence, operation, start, actor, status):
+    validity, event_name = OUTCOME[operation]
     bring_to(ml, licence, start)
 
     receipt = MANAGE[operation](getattr(ml, actor).credentials, licence)
@@ -351,23 +375,36 @@ def test_manage_an_unknown_credential_is_not_found(ml, actors, operation):
     assert not ml.outsider.credentials.get(unknown).exists
 
 
+#: (operation, state, error) of calls the state refuses, whoever makes them: the issuer or a regulator.
+WRONG_STATE = [
+    ("suspend", "suspended", errors.CredentialAlreadySuspended),
+    ("suspend", "regulator-suspended", errors.CredentialAlreadySuspended),
+    ("suspend", "revoked", errors.CredentialAlreadyRevoked),
+    ("suspend", "issuer-revoked", errors.CredentialAlreadyRevoked),
+    ("reinstate", "active", errors.CredentialNotSuspended),
+    ("reinstate", "revoked", errors.CredentialAlreadyRevoked),
+    ("reinstate", "issuer-revoked", errors.CredentialAlreadyRevoked),
+    ("revoke", "revoked", errors.CredentialAlreadyRevoked),
+    ("revoke", "issuer-revoked", errors.CredentialAlreadyRevoked),
+]
+
+
 @pytest.mark.parametrize(
-    ("operation", "state", "error"),
+    ("operation", "state", "error", "caller"),
     [
-        ("suspend", "suspended", errors.CredentialAlreadySuspended),
-        ("suspend", "regulator-suspended", errors.CredentialAlreadySuspended),
-        ("suspend", "revoked", errors.CredentialAlreadyRevoked),
-        ("reinstate", "active", errors.CredentialNotSuspended),
-        ("reinstate", "revoked", errors.CredentialAlreadyRevoked),
-        ("revoke", "revoked", errors.CredentialAlreadyRevoked),
+        (*case, caller)
+        for case in WRONG_STATE
+        for caller in ("authority", "regulator")
+        # a regulator takes over the issuer's suspension or revocation (a success, tested above)
+        if caller == "authority" or case[:2] not in {("suspend", "suspended"), ("revoke", "issuer-revoked")}
     ],
 )
-def test_manage_credential_in_the_wrong_state_is_rejected(ml, licence, operation, state, error):
+def test_manage_credential_in_the_wrong_state_is_rejected(ml, licence, operation, state, error, caller):
     bring_to(ml, licence, state)
     before = ml.outsider.credentials.get(licence)
 
     with pytest.raises(error) as exc:
-        MANAGE[operation](ml.authority.credentials, licence)
+        MANAGE[operation](getattr(ml, caller).credentials, licence)
 
     assert exc.value.id == licence
     assert isinstance(exc.value, errors.InvalidState)
@@ -388,6 +425,289 @@ def test_manage_credential_rejects_malformed_arguments_before_sending(ml, actors
     some_id = credential_id(actors.doctor.address, "licence", 0)
     with pytest.raises(errors.InvalidInput):
         call(ml.regulator.credentials, some_id)
+
+
+# ─── A regulator's hold binds ────────────────────────────────────────────────────────────────
+# Once a regulator suspends or revokes a credential, nothing an authority does makes it pass
+# again (the sequences are in test_credential_trust_properties.py); only a regulator ends it.
+
+
+@pytest.mark.parametrize("reissuer", ["authority", "authority2"])
+def test_an_issuer_cannot_revoke_and_reissue_its_way_out_of_a_regulators_suspension(
+    ml, actors, issue, licence, reissuer
+):
+    doctor = actors.doctor.address
+    ml.regulator.credentials.suspend(licence, REASON)
+
+    ml.authority.credentials.revoke(licence, REASON)
+    assert ml.outsider.credentials.get(licence).status is CredentialStatus.REVOKED_BY_REGULATOR
+    with pytest.raises(errors.CredentialHeldByRegulator) as exc:
+        issue(doctor, by=reissuer, document=b"\x77" * 32)
+
+    assert exc.value.id == licence
+    assert isinstance(exc.value, errors.InvalidState)
+    assert ml.outsider.credentials.check(doctor, "licence") is V.REVOKED
+    assert not ml.outsider.credentials.is_valid(doctor, "licence")
+
+
+@pytest.mark.parametrize("reissuer", ["authority", "authority2"])
+def test_no_authority_reissues_over_a_regulators_revocation_until_a_regulator_lifts_it(
+    ml, actors, issue, licence, reissuer
+):
+    doctor = actors.doctor.address
+    ml.regulator.credentials.revoke(licence, REASON)
+    with pytest.raises(errors.CredentialHeldByRegulator):
+        issue(doctor, by=reissuer)
+
+    ml.regulator.credentials.lift_regulator_hold(licence)
+    assert ml.outsider.credentials.get(licence).status is CredentialStatus.REVOKED
+    assert ml.outsider.credentials.check(doctor, "licence") is V.REVOKED  # lifting does not revive it
+    issue(doctor, by=reissuer, document=b"\x77" * 32)
+
+    assert ml.outsider.credentials.check(doctor, "licence") is V.VALID
+
+
+def test_a_regulator_takes_over_an_issuers_revocation_so_that_it_binds(ml, actors, issue, licence):
+    ml.authority.credentials.revoke(licence, REASON)
+    ml.regulator.credentials.revoke(licence, REASON + 1)
+
+    assert ml.outsider.credentials.get(licence).status is CredentialStatus.REVOKED_BY_REGULATOR
+    with pytest.raises(errors.CredentialHeldByRegulator):
+        issue(actors.doctor.address, by="authority2")
+
+
+# ─── liftRegulatorHold ───────────────────────────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize(
+    ("start", "status"),
+    [("regulator-suspended", CredentialStatus.SUSPENDED), ("revoked", CredentialStatus.REVOKED)],
+)
+def test_lift_regulator_hold_hands_the_credential_back_and_emits_event(ml, actors, licence, start, status):
+    bring_to(ml, licence, start)
+
+    receipt = ml.regulator.credentials.lift_regulator_hold(licence)
+
+    assert ml.outsider.credentials.get(licence).status is status
+    assert emitted(ml.outsider, receipt, "RegulatorHoldLifted") == [{"id": licence, "by": actors.regulator.address}]
+    # Back to the authorities' rules: the check still fails, but the issuer may act again.
+    assert not ml.outsider.credentials.is_valid(actors.doctor.address, "licence")
+
+
+def test_after_a_lifted_suspension_the_issuer_decides(ml, actors, licence):
+    ml.regulator.credentials.suspend(licence, REASON)
+    ml.regulator.credentials.lift_regulator_hold(licence)
+
+    ml.authority.credentials.reinstate(licence)
+
+    assert ml.outsider.credentials.check(actors.doctor.address, "licence") is V.VALID
+
+
+@pytest.mark.parametrize("caller", ["authority", "authority2", "admin", "outsider"])
+def test_lift_regulator_hold_by_a_non_regulator_is_rejected(ml, actors, licence, caller):
+    bring_to(ml, licence, "regulator-suspended")
+    before = ml.outsider.credentials.get(licence)
+
+    with pytest.raises(errors.NotRegulator) as exc:
+        getattr(ml, caller).credentials.lift_regulator_hold(licence)
+
+    assert exc.value.account == getattr(actors, caller).address
+    assert isinstance(exc.value, errors.NotAuthorized)
+    assert ml.outsider.credentials.get(licence) == before
+
+
+@pytest.mark.parametrize("state", ["active", "suspended", "issuer-revoked"])
+def test_lift_regulator_hold_of_a_credential_not_held_is_rejected(ml, licence, state):
+    bring_to(ml, licence, state)
+    before = ml.outsider.credentials.get(licence)
+
+    with pytest.raises(errors.CredentialNotHeldByRegulator) as exc:
+        ml.regulator.credentials.lift_regulator_hold(licence)
+
+    assert exc.value.id == licence
+    assert ml.outsider.credentials.get(licence) == before
+
+
+def test_lift_regulator_hold_of_an_unknown_credential_is_not_found(ml, actors):
+    unknown = credential_id(actors.nurse.address, "nurse", 0)
+
+    with pytest.raises(errors.CredentialNotFound):
+        ml.regulator.credentials.lift_regulator_hold(unknown)
+
+
+@pytest.mark.parametrize("bad", [b"\x01" * 31, "0x" + "zz" * 32], ids=["short-id", "non-hex-id"])
+def test_lift_regulator_hold_rejects_a_malformed_id_before_sending(ml, bad):
+    with pytest.raises(errors.InvalidInput):
+        ml.regulator.credentials.lift_regulator_hold(bad)
+
+
+# ─── reassignCredentialIssuer: one national register, a regulator resolves disputes ─────────
+
+
+def test_a_regulator_hands_a_squatted_credential_to_the_rightful_authority(ml, actors, issue):
+    doctor = actors.doctor.address
+    squatted = issue(doctor, by="authority2", document=b"\x66" * 32).id  # the wrong authority was first
+    with pytest.raises(errors.CredentialAlreadyIssued):
+        issue(doctor)  # the rightful authority is blocked by the single slot
+
+    receipt = ml.regulator.credentials.reassign_issuer(squatted, actors.authority.address)
+
+    assert ml.outsider.credentials.get(squatted).issuer == actors.authority.address
+    assert emitted(ml.outsider, receipt, "CredentialIssuerReassigned") == [
+        {"id": squatted, "previousIssuer": actors.authority2.address, "newIssuer": actors.authority.address,
+         "by": actors.regulator.address}  # fmt: skip
+    ]
+    # The rightful authority now manages it: it revokes the squatter's issuance and issues its own.
+    with pytest.raises(errors.NotIssuerOrRegulator):
+        ml.authority2.credentials.revoke(squatted, REASON)
+    ml.authority.credentials.revoke(squatted, REASON)
+    issue(doctor, document=DOCUMENT)
+    stored = ml.outsider.credentials.get(squatted)
+    assert (stored.issuer, stored.status, stored.document_hash) == (
+        actors.authority.address, CredentialStatus.ACTIVE, DOCUMENT)  # fmt: skip
+
+
+def test_a_credential_left_by_a_withdrawn_authority_passes_again_once_reassigned(ml, actors, licence):
+    ml.admin.consortium.remove_licensing_authority(actors.authority.address)
+    assert ml.outsider.credentials.check(actors.doctor.address, "licence") is V.ISSUER_NOT_ACCREDITED
+
+    ml.regulator.credentials.reassign_issuer(licence, actors.authority2.address)
+
+    assert ml.outsider.credentials.check(actors.doctor.address, "licence") is V.VALID
+    ml.authority2.credentials.suspend(licence, REASON)  # the successor manages it
+
+
+def test_reassigning_keeps_a_regulators_hold(ml, actors, licence):
+    ml.regulator.credentials.suspend(licence, REASON)
+
+    ml.regulator.credentials.reassign_issuer(licence, actors.authority2.address)
+
+    assert ml.outsider.credentials.get(licence).status is CredentialStatus.SUSPENDED_BY_REGULATOR
+    with pytest.raises(errors.CredentialSuspendedByRegulator):
+        ml.authority2.credentials.reinstate(licence)
+
+
+@pytest.mark.parametrize("caller", ["authority", "authority2", "admin", "outsider"])
+def test_reassign_by_a_non_regulator_is_rejected(ml, actors, licence, caller):
+    before = ml.outsider.credentials.get(licence)
+
+    with pytest.raises(errors.NotRegulator) as exc:
+        getattr(ml, caller).credentials.reassign_issuer(licence, actors.authority2.address)
+
+    assert exc.value.account == getattr(actors, caller).address
+    assert ml.outsider.credentials.get(licence) == before
+
+
+@pytest.mark.parametrize(
+    ("new_issuer", "error"),
+    [
+        ("outsider", errors.NotLicensingAuthority),
+        ("regulator", errors.NotLicensingAuthority),
+        ("authority", errors.CredentialIssuerUnchanged),
+        ("zero", errors.ZeroAddress),
+    ],
+)
+def test_reassign_to_a_non_authority_or_the_same_issuer_is_rejected(ml, actors, licence, new_issuer, error):
+    address = ZERO_ADDRESS if new_issuer == "zero" else getattr(actors, new_issuer).address
+    before = ml.outsider.credentials.get(licence)
+
+    with pytest.raises(error):
+        ml.regulator.credentials.reassign_issuer(licence, address)
+
+    assert ml.outsider.credentials.get(licence) == before
+
+
+def test_reassign_an_unknown_credential_is_not_found(ml, actors):
+    unknown = credential_id(actors.nurse.address, "nurse", 0)
+
+    with pytest.raises(errors.CredentialNotFound):
+        ml.regulator.credentials.reassign_issuer(unknown, actors.authority.address)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda credentials, id_, to: credentials.reassign_issuer(id_[:31], to),
+        lambda credentials, id_, to: credentials.reassign_issuer(id_, "0xauthority"),
+    ],
+    ids=["short-id", "malformed-issuer"],
+)
+def test_reassign_rejects_malformed_arguments_before_sending(ml, actors, licence, call):
+    with pytest.raises(errors.InvalidInput):
+        call(ml.regulator.credentials, licence, actors.authority2.address)
+
+
+# ─── An institution is judged only as an institution ─────────────────────────────────────────
+
+PRACTITIONER_KINDS = ["licence", "specialty", "pharmacist", "nurse"]
+
+
+@pytest.mark.parametrize("kind", PRACTITIONER_KINDS)
+@pytest.mark.parametrize("standing", ["active", "suspended"])
+def test_a_practitioner_credential_is_not_issued_to_an_institution(ml, actors, issue, kind, standing):
+    pharmacy = actors.pharmacy.address
+    if standing == "suspended":
+        ml.regulator.consortium.suspend(pharmacy, REASON)
+
+    with pytest.raises(errors.SubjectIsInstitution) as exc:
+        issue(pharmacy, kind)
+
+    assert exc.value.subject == pharmacy
+    assert isinstance(exc.value, errors.InvalidArgument)
+    assert ml.outsider.credentials.check(pharmacy, kind) is V.UNKNOWN
+
+
+def accredit_late(ml, issue, address: str) -> None:
+    """Accredit ``address`` (which already holds credentials) as a clinic, with a valid accreditation."""
+    ml.admin.consortium.accredit(address, "clinic", b"\x55" * 32)
+    issue(address, "accreditation")
+
+
+@pytest.mark.parametrize("kind", PRACTITIONER_KINDS)
+def test_a_practitioner_credential_stops_passing_once_its_holder_is_accredited(ml, actors, issue, kind):
+    nurse = actors.nurse.address
+    issue(nurse, kind)
+    assert ml.outsider.credentials.check(nurse, kind) is V.VALID
+
+    accredit_late(ml, issue, nurse)
+
+    assert ml.outsider.credentials.check(nurse, kind) is V.SUBJECT_IS_INSTITUTION
+    assert not ml.outsider.credentials.is_valid(nurse, kind)
+    assert ml.outsider.credentials.check(nurse, "accreditation") is V.VALID
+
+
+@pytest.mark.parametrize("lapse", ["suspended", "accreditation-revoked", "accreditation-expired", "no-accreditation"])
+def test_a_lapsed_institution_holding_a_licence_is_not_credentialed(suite, ml, actors, issue, lapse):
+    """A one-doctor clinic's wallet: a licence from before its accreditation never stands in for it."""
+    clinic = actors.nurse.address
+    for kind in ("licence", "nurse", "pharmacist"):
+        issue(clinic, kind, ends_in=3 * LIFETIME)
+    ml.admin.consortium.accredit(clinic, "clinic", b"\x55" * 32)
+    if lapse != "no-accreditation":
+        accreditation = issue(clinic, "accreditation").id
+        assert ml.outsider.credentials.is_credentialed(clinic)
+    if lapse == "suspended":
+        ml.regulator.consortium.suspend(clinic, REASON)
+    elif lapse == "accreditation-revoked":
+        ml.authority.credentials.revoke(accreditation, REASON)
+    elif lapse == "accreditation-expired":
+        suite.chain.advance_time(LIFETIME + 1)
+
+    assert not ml.outsider.credentials.is_credentialed(clinic)
+    assert ml.outsider.consortium.institution_status(clinic) is not InstitutionStatus.NONE
+
+
+def test_is_credentialed_of_a_practitioner_and_an_institution(ml, actors, issue):
+    doctor, hospital = actors.doctor.address, actors.hospital.address
+    credentials = ml.outsider.credentials
+    assert not credentials.is_credentialed(doctor) and not credentials.is_credentialed(hospital)
+
+    issue(doctor)
+    issue(hospital, "accreditation")
+
+    assert credentials.is_credentialed(doctor) and credentials.is_credentialed(hospital)
+    ml.regulator.consortium.suspend(hospital, REASON)
+    assert not credentials.is_credentialed(hospital)
 
 
 # ─── check ───────────────────────────────────────────────────────────────────────────────────
