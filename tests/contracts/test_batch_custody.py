@@ -79,7 +79,7 @@ def test_only_the_recipient_receives_and_only_the_shipper_cancels(ml, actors, lo
 
 def test_a_shipment_is_received_once_and_a_forged_one_never(ml, actors, lot):
     shipped = ml.spare.batches.ship(lot, actors.pharmacy.address, 10)
-    forged = dataclasses.replace(shipped.shipment, quantity=90)
+    forged = dataclasses.replace(shipped.shipment, end=90)
     with pytest.raises(errors.ShipmentNotInTransit):
         ml.pharmacy.batches.receive(forged)
     ml.pharmacy.batches.receive(shipped.shipment)

@@ -207,7 +207,7 @@ def test_only_the_prescription_registry_dispenses(ml, lot):
     bare = ml.pharmacy.batches
     with pytest.raises(errors.NotPrescriptionRegistry):
         bare._send("dispense", bare._ledger.signer.address, lot.batch_id, int(GTIN),
-                   [lot.unit("SN01").as_tuple()], lot.proof("SN01"), [False] * len(lot.proof("SN01")))  # fmt: skip
+                   [lot.unit("SN01").as_tuple()], ([0], lot.proof("SN01"), []))  # fmt: skip
 
 
 def test_the_batch_must_be_of_the_prescribed_product_and_on_the_shelf(world, ml, actors, lot, rx):
