@@ -28,6 +28,13 @@ import {
 contract BatchRegistry is IBatchRegistry {
     using BitMaps for BitMaps.BitMap;
 
+    /// @dev The custody range a dispensing call read last (`end` 0: none yet), kept in memory.
+    struct RangeRead {
+        uint64 start;
+        uint64 end;
+        bool onShelf;
+    }
+
     // ─── Storage ─────────────────────────────────────────────────────────────────────────────
 
     IProductRegistry private immutable _products;
@@ -379,10 +386,10 @@ contract BatchRegistry is IBatchRegistry {
         returns (bool)
     {
         BitMaps.BitMap storage decommissioned = _dispensedUnits[id];
-        uint256 count = units.length;
-        for (uint256 i; i < count; ++i) {
+        RangeRead memory read; // the packs of one case share their range: it is read once
+        for (uint256 i; i < units.length; ++i) {
             uint64 index = units[i].index;
-            bool onShelf = _isOnShelf(id, index, rangeStarts[i], pharmacy);
+            bool onShelf = _isOnShelf(id, index, rangeStarts[i], pharmacy, read);
             Suspicion reason;
             if (decommissioned.get(index)) {
                 reason = Suspicion.AlreadyDispensed;
@@ -399,19 +406,27 @@ contract BatchRegistry is IBatchRegistry {
             return false;
         }
         Holding storage shelf = _holdings[id][pharmacy];
-        shelf.held -= uint64(count); // checked against `held` in `_dispensableRoot`
-        shelf.dispensed += uint64(count);
+        uint64 count = uint64(units.length);
+        shelf.held -= count; // checked against `held` in `_dispensableRoot`
+        shelf.dispensed += count;
         emit UnitsDispensed(id, pharmacy, _serials(units));
         return true;
     }
 
     /// @dev Whether the unit at `index` is on `holder`'s shelf: in its custody range that begins at
     /// `rangeStart`, received and not in transit. Reverts when that range does not contain `index`.
-    function _isOnShelf(bytes32 id, uint64 index, uint64 rangeStart, address holder) private view returns (bool) {
-        CustodyRange storage range = _ranges[id][rangeStart];
-        uint64 end = range.end;
-        if (index < rangeStart || index >= end) revert UnitsNotInRange(id, rangeStart, end, index, 1);
-        return range.holder == holder && !range.inTransit;
+    /// `read` keeps the range last read, so a run of units naming the same range reads it once.
+    function _isOnShelf(bytes32 id, uint64 index, uint64 rangeStart, address holder, RangeRead memory read)
+        private
+        view
+        returns (bool)
+    {
+        if (read.end == 0 || read.start != rangeStart) {
+            CustodyRange storage range = _ranges[id][rangeStart];
+            (read.start, read.end, read.onShelf) = (rangeStart, range.end, range.holder == holder && !range.inTransit);
+        }
+        if (index < rangeStart || index >= read.end) revert UnitsNotInRange(id, rangeStart, read.end, index, 1);
+        return read.onShelf;
     }
 
     function _inTransit(Shipment calldata shipment) private view returns (bytes32 key) {

@@ -118,11 +118,13 @@ def _pack(element: str | None, gtin: str | None, lot: str | None, serial: str | 
 @click.option("--gtin", default=None, help="GTIN as printed (default: the proofs file's).")
 @click.option("--lot", default=None, help="Lot as printed (default: the proofs file's).")
 @click.option("--serial", default=None, help="Serial as printed.")
+@click.option("--holder", default=None,
+              help="Who has the pack in hand: also check that its custody reached them (else held_by_another).")  # fmt: skip
 @chain_options
 @click.pass_context
 def verify_unit(
     ctx: click.Context, session: Session, proofs_file: Path, element: str | None, gtin: str | None,
-    lot: str | None, serial: str | None,
+    lot: str | None, serial: str | None, holder: str | None,
 ) -> None:  # fmt: skip
     """Is this pack genuine and dispensable? Answers like the DSCSA verification router; exit 3 if not."""
     tree, label = load_proofs(proofs_file)
@@ -131,7 +133,7 @@ def verify_unit(
         unit_, proof = tree.unit(pack.serial), tree.proof(pack.serial)
     else:
         unit_, proof = Unit(0, pack.serial), []
-    answer = session.ledger().batches.check_pack(pack.gtin, pack.lot, unit_, proof, expiry=pack.expiry)
+    answer = session.ledger().batches.check_pack(pack.gtin, pack.lot, unit_, proof, expiry=pack.expiry, holder=holder)
     emit(ctx, {"gtin": format_gtin(pack.gtin), "lot": pack.lot, "serial": pack.serial,
                "verified": answer.verdict is PackVerdict.VERIFIED, "result": answer.verdict,
                "batch_id": answer.batch.id if answer.batch else "-"}, title="pack check")  # fmt: skip
@@ -227,8 +229,9 @@ def issue(
 def fill(ctx: click.Context, session: Session, prescription_id: int, proofs_file: Path, picked: tuple[str, ...]) -> None:
     """Fill PRESCRIPTION_ID by dispensing packs of the proofs file's batch (the acting pharmacy).
 
-    A pack already dispensed or not of the batch raises a counterfeit alarm on chain; then nothing
-    is dispensed and the command exits with status 3."""
+    A pack already dispensed, not of the batch, or whose custody is at another member (or in
+    transit) raises a counterfeit alarm on chain; then nothing is dispensed and the command exits
+    with status 3."""
     _dispense(ctx, session, prescription_id, proofs_file, picked)
 
 

@@ -236,28 +236,36 @@ class BatchesClient(SubClient):
 
     # ─── Custody ─────────────────────────────────────────────────────────────────────────
 
-    def ship(self, batch: bytes | str, to: str, quantity: int, *, start: int | None = None) -> Shipped:
+    def ship(
+        self, batch: bytes | str, to: str, quantity: int, *, start: int | None = None, range_start: int | None = None
+    ) -> Shipped:
         """Ship ``quantity`` units from the signer's shelf to ``to``; returns the shipment to hand over.
 
         A shipment carries one range of units: those from index ``start`` on, or, by default, the
         first ``quantity`` units of the lowest range on the signer's shelf that holds that many.
         When the units are on the shelf but in several ranges, it says so and ships nothing
-        (``ship_split`` sends one shipment per range).
+        (``ship_split`` sends one shipment per range). The client reads the batch's custody ranges
+        to choose, unless both ``start`` and ``range_start`` (the first index of the range on the
+        shelf that holds them) are given.
         """
         key = bytes32(batch, "batch id")
         number = uint(quantity, 64, "quantity")
-        shelf = self.ranges(key, holder=self._ledger.require_signer().address)
         if start is None:
-            fitting = [r for r in shelf if r.quantity >= number]
-            chosen = fitting[0] if fitting else (shelf[0] if shelf else None)
-            first = chosen.start if chosen else 0
+            if range_start is not None:
+                raise InvalidInput("range_start names the range of a given start: give start too")
+            shelf = self.ranges(key, holder=self._ledger.require_signer().address)
+            chosen = next((r for r in shelf if r.quantity >= number), shelf[0] if shelf else None)
+            first = range_start = chosen.start if chosen else 0
         else:
             first = uint(start, 64, "first unit index")
-            chosen = next((r for r in self.ranges(key) if first in r), None)
+            if range_start is None:
+                found = self.range_of(key, first)
+                range_start = found.start if found else 0
         try:
-            receipt = self._send("ship", key, checksum(to, "recipient"), first, number, chosen.start if chosen else 0)
+            receipt = self._send("ship", key, checksum(to, "recipient"), first, number,
+                                 uint(range_start, 64, "range start"))  # fmt: skip
         except UnitsNotInRange:
-            raise InvalidInput(self._no_range_message(key, shelf, first if start is not None else None, number)) from None
+            raise InvalidInput(self._no_range_message(key, start, first, number)) from None
         (event,) = self.contract.events.Shipped().process_receipt(receipt.raw)
         return Shipped(_shipment(event["args"]["shipment"]), receipt)
 
@@ -275,14 +283,15 @@ class BatchesClient(SubClient):
             if left == 0:
                 break
             taken = min(left, piece.quantity)
-            sent.append(self.ship(key, to, taken, start=piece.start))
+            sent.append(self.ship(key, to, taken, start=piece.start, range_start=piece.start))
             left -= taken
         return sent
 
-    def _no_range_message(self, batch: bytes, shelf: list[CustodyRange], start: int | None, quantity: int) -> str:
+    def _no_range_message(self, batch: bytes, start: int | None, first: int, quantity: int) -> str:
+        shelf = self.ranges(batch, holder=self._ledger.require_signer().address)
         where = ", ".join(f"{r.label} ({r.quantity})" for r in shelf) or "none"
         if start is not None:
-            return (f"units {start}:{start + quantity} of batch 0x{batch.hex()} are not all in one range on the "
+            return (f"units {first}:{first + quantity} of batch 0x{batch.hex()} are not all in one range on the "
                     f"shipper's shelf; its ranges: {where}")  # fmt: skip
         largest = max((r.quantity for r in shelf), default=0)
         return (f"{quantity} units of batch 0x{batch.hex()} are on the shipper's shelf only in several ranges "
