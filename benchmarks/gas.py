@@ -34,7 +34,7 @@ from medledger.client import MedLedger
 from medledger.client.batches import batch_id
 from medledger.client.records import content_hash
 from medledger.deploy import deploy_suite
-from medledger.identity import identity_commitment, public_key
+from medledger.identity import identity_commitment, mrn_commitment, public_key
 from medledger.serials import SerialTree
 from medledger.transactions import Receipt
 from medledger.types import InstitutionKind
@@ -158,12 +158,18 @@ def run() -> list[Measurement]:
             me.consent.sign_grant(hospital.address, ["labs", "clinical-notes"], write_categories=["labs"],
                                   valid_until=end, deadline=end)), 80_000)  # fmt: skip
         measure("revoke access", lambda: me.consent.revoke(patient.address, nurse.address), 40_000)
+        first = content_hash(b"bench ciphertext 0")
+        measure("anchor record (the author's first)", lambda: admin.using(hospital).records.anchor(
+            patient.address, "labs", first, f"vault://{first.hex()}"), None,
+            "numbers the author once (+3 slots); later anchors store that number")  # fmt: skip
         record = content_hash(b"bench ciphertext")
         measure("anchor record", lambda: admin.using(hospital).records.anchor(
             patient.address, "labs", record, f"vault://{record.hex()}"), 90_000)  # fmt: skip
         newer = content_hash(b"bench ciphertext v2")
         measure("anchor new version", lambda: admin.using(hospital).records.anchor(
             patient.address, "labs", newer, f"vault://{newer.hex()}", supersedes=record), 90_000)  # fmt: skip
+        amendment = content_hash(b"bench amendment")
+        measure("amend record (patient)", lambda: me.records.amend(first, amendment, f"vault://{amendment.hex()}"))
         measure("logged read (practitioner, grant)", lambda: admin.using(doctor).access.log_read(newer).receipt,
                 45_000)  # fmt: skip
         measure("logged read (institution, grant)", lambda: admin.using(hospital).access.log_read(newer).receipt,
@@ -171,11 +177,28 @@ def run() -> list[Measurement]:
         measure("break-glass open", lambda: admin.using(doctor).access.open_break_glass(
             patient.address, reason_code=1, duration=3600))  # fmt: skip
 
+        # Institutions' patient numbers: by proposal and acceptance, and by signed consent.
+        # The proposal names the patient by a salted commitment only (no wallet on chain).
+        proposed = mrn_commitment(hospital.address, "BENCH-1", b"\x03" * 32)
+        measure("propose MRN link", lambda: clinic.patients.propose_mrn_link(
+            patient.address, proposed, salt=b"\x05" * 32).receipt)  # fmt: skip
+        measure("accept MRN link", lambda: me.patients.accept_mrn_link(hospital.address, proposed, b"\x05" * 32))
+        consented = mrn_commitment(hospital.address, "BENCH-2", b"\x04" * 32)
+        measure("link MRN with signed consent", lambda: clinic.patients.link_mrn_with_consent(
+            me.patients.sign_mrn_consent(hospital.address, consented, deadline=end)))  # fmt: skip
+        cancelled = []
+        measure("cancel signatures (ConsentManager)", lambda: cancelled.append(
+            me.consent.cancel_signatures()) or cancelled[-1].consent)  # fmt: skip
+        results.append(Measurement("cancel signatures (PatientRegistry)", cancelled[-1].patients.gas_used,
+                                   floor_of(chain.w3, cancelled[-1].patients), None))  # fmt: skip
+
         # Medicines. The manufacturer is an accredited member holding an accreditation.
         maker_account = a[8]
         admin.consortium.accredit(maker_account.address, InstitutionKind.MANUFACTURER, b"\x33" * 32)
         issue(maker_account.address, "accreditation")
         maker = admin.using(maker_account)
+        measure("assign company prefix (7 digits)", lambda: admin.using(regulator).products.assign_prefix(
+            "9506000", maker_account.address))  # fmt: skip
         measure("register product", lambda: maker.products.register("09506000134352", "Amoxicillin 500 mg capsules, 21",
                                                                      b"\x55" * 32))
         registered = []
@@ -206,6 +229,7 @@ def run() -> list[Measurement]:
         # Prescriptions, filled by dispensing serialised units (proofs in a 10,000-unit tree).
         pharmacy = admin.using(outsider)
         admin.consortium.accredit(outsider.address, InstitutionKind.PHARMACY, b"\x77" * 32)
+        issue(outsider.address, "accreditation")  # a pharmacy fills only with a valid accreditation
         to_pharmacy = admin.using(distributor).batches.ship(batch, outsider.address, 1_100)
         pharmacy.batches.receive(to_pharmacy.shipment)
         prescriber = admin.using(doctor)
@@ -236,6 +260,7 @@ def run() -> list[Measurement]:
         measure("quarantine batch", lambda: maker.batches.quarantine(batch, 2))
         measure("release batch", lambda: maker.batches.release(batch))
         measure("recall batch", lambda: admin.using(regulator).batches.recall(batch, 7))
+        measure("void product", lambda: admin.using(regulator).products.void("09506000134352", 3))
         return results
 
 

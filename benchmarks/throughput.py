@@ -39,6 +39,7 @@ from medledger.client.batches import batch_id
 from medledger.client.consent import GrantTerms
 from medledger.client.records import content_hash
 from medledger.deploy import deploy_suite
+from medledger.gs1 import company_prefix
 from medledger.identity import identity_commitment, public_key
 from medledger.types import InstitutionKind, RecordCategory
 
@@ -88,6 +89,7 @@ def set_up(chain: chainmod.Chain) -> dict[str, Any]:
     admin.consortium.accredit(maker.address, InstitutionKind.MANUFACTURER, b"\x33" * 32)
     admin.credentials.issue(maker.address, "accreditation", valid_from=now - 10, valid_until=now + 10**8)
     admin.consortium.accredit(distributor.address, InstitutionKind.DISTRIBUTOR, b"\x66" * 32)
+    admin.products.assign_prefix(company_prefix(GTIN, 7), maker.address)  # the admin may assign prefixes
     admin.using(maker).products.register(GTIN, "Throughput tablets", b"\x55" * 32)
     admin.using(maker).batches.register(GTIN, LOT, quantity=10**9, manufactured_on=now - 10, expires_on=now + 10**8,
                                         serial_root=b"\x01" * 32)  # fmt: skip

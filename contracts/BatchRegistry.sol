@@ -277,6 +277,9 @@ contract BatchRegistry is IBatchRegistry {
         BatchStatus status = stored.status;
         if (status == BatchStatus.None) return BatchValidity.Unknown;
         if (status == BatchStatus.Recalled) return BatchValidity.Recalled;
+        // The batch stands only on the live registration it was registered under: a voided product
+        // answers zero, and a GTIN registered again by its prefix holder names another manufacturer.
+        if (_products.manufacturerOf(stored.gtin) != stored.manufacturer) return BatchValidity.ProductVoided;
         if (status != BatchStatus.Active) return BatchValidity.Quarantined;
         if (_time() >= stored.expiresOn) return BatchValidity.Expired;
         return BatchValidity.Verified;
@@ -289,6 +292,7 @@ contract BatchRegistry is IBatchRegistry {
         if (!MerkleProof.verifyCalldata(proof, stored.serialRoot, _unitLeaf(id, unit))) return UnitValidity.NoMatch;
         BatchValidity validity = verify(id);
         if (validity == BatchValidity.Recalled) return UnitValidity.Recalled;
+        if (validity == BatchValidity.ProductVoided) return UnitValidity.ProductVoided;
         if (_dispensedUnits[id].get(unit.index)) return UnitValidity.AlreadyDispensed;
         if (validity == BatchValidity.Quarantined) return UnitValidity.Quarantined;
         if (validity == BatchValidity.Expired) return UnitValidity.Expired;

@@ -33,6 +33,10 @@ contract PatientRegistry is IPatientRegistry, EIP712, Nonces {
     // it alone would let one institution squat another's commitment.
     mapping(address institution => mapping(bytes32 mrnCommitment => MrnLink)) private _mrnLinks;
 
+    // Pending proposals, apart from the links: a proposal holds a patient commitment (32 bytes, so
+    // it cannot share a link's slot) and never a wallet. One slot per proposal, deleted on acceptance.
+    mapping(address institution => mapping(bytes32 mrnCommitment => bytes32 patientCommitment)) private _mrnProposals;
+
     constructor(IConsortiumRegistry consortium_) EIP712("medledger PatientRegistry", "1") {
         if (address(consortium_) == address(0)) revert ZeroAddress();
         _consortium = consortium_;
@@ -85,22 +89,27 @@ contract PatientRegistry is IPatientRegistry, EIP712, Nonces {
     // ─── Institutions' patient numbers ───────────────────────────────────────────────────────
 
     /// @inheritdoc IPatientRegistry
-    function proposeMrnLink(address patient, bytes32 mrnCommitment) external {
-        _requireNewMrnLink(patient, mrnCommitment);
-        _mrnLinks[msg.sender][mrnCommitment] = MrnLink(patient, MrnLinkStatus.Proposed, _time());
-        emit MrnLinkProposed(mrnCommitment, patient, msg.sender);
+    function proposeMrnLink(bytes32 mrnCommitment, bytes32 patientCommitment) external {
+        _requireNewMrnLink(mrnCommitment);
+        if (patientCommitment == 0) revert ZeroCommitment();
+        _mrnProposals[msg.sender][mrnCommitment] = patientCommitment;
+        emit MrnLinkProposed(mrnCommitment, msg.sender, patientCommitment);
     }
 
     /// @inheritdoc IPatientRegistry
-    function acceptMrnLink(address institution, bytes32 mrnCommitment) external {
-        MrnLink storage link = _mrnLinks[institution][mrnCommitment];
-        if (link.status != MrnLinkStatus.Proposed) revert MrnLinkStateInvalid(institution, mrnCommitment);
-        address patient = link.patient;
+    function acceptMrnLink(address institution, bytes32 mrnCommitment, address patient, bytes32 proposalSalt)
+        external
+    {
+        bytes32 proposed = _mrnProposals[institution][mrnCommitment];
+        if (proposed == 0) revert MrnLinkStateInvalid(institution, mrnCommitment);
         if (!canActFor(msg.sender, patient)) revert NotPatientOrDelegate(msg.sender, patient);
+        if (keccak256(abi.encode(institution, mrnCommitment, patient, proposalSalt)) != proposed) {
+            revert MrnProposalMismatch(institution, mrnCommitment);
+        }
         // An institution suspended since its proposal must not gain a link.
         if (!_consortium.isActiveInstitution(institution)) revert NotActiveInstitution(institution);
-        link.status = MrnLinkStatus.Linked;
-        link.since = _time();
+        delete _mrnProposals[institution][mrnCommitment];
+        _mrnLinks[institution][mrnCommitment] = MrnLink(patient, MrnLinkStatus.Linked, _time());
         emit MrnLinked(mrnCommitment, patient, institution);
     }
 
@@ -113,7 +122,8 @@ contract PatientRegistry is IPatientRegistry, EIP712, Nonces {
         uint256 deadline,
         bytes calldata signature
     ) external {
-        _requireNewMrnLink(patient, mrnCommitment);
+        _requireNewMrnLink(mrnCommitment);
+        _requireRegistered(patient);
         if (block.timestamp > deadline) revert SignatureExpired(deadline, block.timestamp);
         if (!canActFor(signer, patient)) revert NotPatientOrDelegate(signer, patient);
         _useCheckedNonce(patient, nonce);
@@ -128,12 +138,29 @@ contract PatientRegistry is IPatientRegistry, EIP712, Nonces {
     /// @inheritdoc IPatientRegistry
     function unlinkMrn(address institution, bytes32 mrnCommitment) external {
         MrnLink storage link = _mrnLinks[institution][mrnCommitment];
-        if (link.status == MrnLinkStatus.None) revert MrnLinkStateInvalid(institution, mrnCommitment);
-        if (msg.sender != institution && !canActFor(msg.sender, link.patient)) {
-            revert NotMrnLinkParty(msg.sender, mrnCommitment);
+        if (link.status == MrnLinkStatus.Linked) {
+            if (msg.sender != institution && !canActFor(msg.sender, link.patient)) {
+                revert NotMrnLinkParty(msg.sender, mrnCommitment);
+            }
+            delete _mrnLinks[institution][mrnCommitment];
+        } else if (_mrnProposals[institution][mrnCommitment] != 0) {
+            if (msg.sender != institution) revert NotMrnLinkParty(msg.sender, mrnCommitment);
+            delete _mrnProposals[institution][mrnCommitment];
+        } else {
+            revert MrnLinkStateInvalid(institution, mrnCommitment);
         }
-        delete _mrnLinks[institution][mrnCommitment];
         emit MrnUnlinked(mrnCommitment, institution, msg.sender);
+    }
+
+    // ─── Signed consents ─────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IPatientRegistry
+    function cancelSignatures(address patient) external {
+        if (!canActFor(msg.sender, patient)) {
+            _requireRegistered(patient);
+            revert NotPatientOrDelegate(msg.sender, patient);
+        }
+        emit SignaturesCancelled(patient, msg.sender, _useNonce(patient));
     }
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
@@ -173,7 +200,13 @@ contract PatientRegistry is IPatientRegistry, EIP712, Nonces {
 
     /// @inheritdoc IPatientRegistry
     function mrnLink(address institution, bytes32 mrnCommitment) external view returns (MrnLink memory) {
+        if (_mrnProposals[institution][mrnCommitment] != 0) return MrnLink(address(0), MrnLinkStatus.Proposed, 0);
         return _mrnLinks[institution][mrnCommitment];
+    }
+
+    /// @inheritdoc IPatientRegistry
+    function mrnProposal(address institution, bytes32 mrnCommitment) external view returns (bytes32) {
+        return _mrnProposals[institution][mrnCommitment];
     }
 
     /// @inheritdoc IPatientRegistry
@@ -198,13 +231,15 @@ contract PatientRegistry is IPatientRegistry, EIP712, Nonces {
         if (!isRegistered(patient)) revert PatientNotRegistered(patient);
     }
 
-    /// @dev Checks shared by both ways of linking: an active institution, a registered patient, a
-    /// commitment the institution has not used yet.
-    function _requireNewMrnLink(address patient, bytes32 mrnCommitment) private view {
+    /// @dev Checks shared by both ways of linking: an active institution, a commitment the
+    /// institution has neither linked nor proposed yet.
+    function _requireNewMrnLink(bytes32 mrnCommitment) private view {
         if (!_consortium.isActiveInstitution(msg.sender)) revert NotActiveInstitution(msg.sender);
         if (mrnCommitment == 0) revert ZeroCommitment();
-        _requireRegistered(patient);
-        if (_mrnLinks[msg.sender][mrnCommitment].status != MrnLinkStatus.None) {
+        if (
+            _mrnLinks[msg.sender][mrnCommitment].status != MrnLinkStatus.None
+                || _mrnProposals[msg.sender][mrnCommitment] != 0
+        ) {
             revert MrnAlreadyLinked(msg.sender, mrnCommitment);
         }
     }

@@ -8,7 +8,13 @@ import {IPatientRegistry} from "./interfaces/IPatientRegistry.sol";
 import {IPrescriptionRegistry} from "./interfaces/IPrescriptionRegistry.sol";
 import {IProductRegistry} from "./interfaces/IProductRegistry.sol";
 import {
-    CredentialKind, DispensingProof, Prescription, PrescriptionStatus, PrescriptionValidity, Unit
+    CredentialKind,
+    DispensingProof,
+    InstitutionKind,
+    Prescription,
+    PrescriptionStatus,
+    PrescriptionValidity,
+    Unit
 } from "./types/MedLedgerTypes.sol";
 
 /// @title PrescriptionRegistry
@@ -37,7 +43,8 @@ contract PrescriptionRegistry is IPrescriptionRegistry {
     IConsortiumRegistry private immutable _consortium;
 
     // Prescriber, validity, status and the fill counters share the first slot: a fill reads and
-    // rewrites it, and reads the second (patient, product, quantity) once.
+    // rewrites it, and reads the second (product, quantity) once. The patient commitment lives in
+    // the `PrescriptionIssued` event only: no rule on chain reads it.
     mapping(uint256 id => Prescription) private _prescriptions;
     uint256 private _prescriptionCount;
 
@@ -56,7 +63,7 @@ contract PrescriptionRegistry is IPrescriptionRegistry {
 
     /// @inheritdoc IPrescriptionRegistry
     function issuePrescription(
-        address patient,
+        bytes32 patientCommitment,
         uint64 gtin,
         uint32 quantityPerFill,
         uint8 refills,
@@ -65,12 +72,9 @@ contract PrescriptionRegistry is IPrescriptionRegistry {
     ) external returns (uint256 id) {
         if (!_isLicensed(msg.sender)) revert NotLicensedPrescriber(msg.sender);
         if (_products.manufacturerOf(gtin) == address(0)) revert ProductNotFound(gtin);
-        uint64 specialty = _specialtyRequirements[gtin];
-        if (specialty != 0 && !_credentials.isValid(msg.sender, CredentialKind.Specialty, specialty)) {
-            revert SpecialtyRequired(msg.sender, gtin, specialty);
-        }
-        if (patient == msg.sender) revert SelfPrescription(msg.sender);
-        if (!_patients.isRegistered(patient)) revert PatientNotRegistered(patient);
+        (bool certified, uint64 specialty) = _meetsSpecialty(msg.sender, gtin);
+        if (!certified) revert SpecialtyRequired(msg.sender, gtin, specialty);
+        if (patientCommitment == 0) revert EmptyPatientCommitment();
         if (quantityPerFill == 0 || quantityPerFill > MAX_QUANTITY_PER_FILL || refills > MAX_REFILLS) {
             revert InvalidFillLimits(quantityPerFill, refills);
         }
@@ -86,12 +90,11 @@ contract PrescriptionRegistry is IPrescriptionRegistry {
             refills: refills,
             fills: 0,
             dispensed: 0,
-            patient: patient,
             gtin: gtin,
             quantityPerFill: quantityPerFill,
             documentHash: documentHash
         });
-        emit PrescriptionIssued(id, msg.sender, patient, gtin, quantityPerFill, refills, validUntil, documentHash);
+        emit PrescriptionIssued(id, msg.sender, patientCommitment, gtin, quantityPerFill, refills, validUntil, documentHash);
     }
 
     /// @inheritdoc IPrescriptionRegistry
@@ -99,6 +102,7 @@ contract PrescriptionRegistry is IPrescriptionRegistry {
         external
         returns (bool filled)
     {
+        if (!isLicensedPharmacy(msg.sender)) revert NotLicensedPharmacy(msg.sender);
         Prescription storage stored = _prescriptions[id];
         PrescriptionValidity validity = _check(stored);
         if (validity != PrescriptionValidity.Fillable) revert PrescriptionNotFillable(id, validity);
@@ -150,8 +154,13 @@ contract PrescriptionRegistry is IPrescriptionRegistry {
     /// @inheritdoc IPrescriptionRegistry
     function canPrescribe(address prescriber, uint64 gtin) external view returns (bool) {
         if (!_isLicensed(prescriber) || _products.manufacturerOf(gtin) == address(0)) return false;
-        uint64 specialty = _specialtyRequirements[gtin];
-        return specialty == 0 || _credentials.isValid(prescriber, CredentialKind.Specialty, specialty);
+        (bool certified,) = _meetsSpecialty(prescriber, gtin);
+        return certified;
+    }
+
+    /// @inheritdoc IPrescriptionRegistry
+    function isLicensedPharmacy(address account) public view returns (bool) {
+        return _consortium.isMember(account, InstitutionKind.Pharmacy) && _credentials.isCredentialed(account);
     }
 
     /// @inheritdoc IPrescriptionRegistry
@@ -188,8 +197,19 @@ contract PrescriptionRegistry is IPrescriptionRegistry {
         if (_time() >= stored.validUntil) return PrescriptionValidity.Expired;
         if (stored.fills > stored.refills) return PrescriptionValidity.FullyFilled;
         // A pharmacist must not fill for a practitioner whose licence lapsed since prescribing.
-        if (!_isLicensed(stored.prescriber)) return PrescriptionValidity.PrescriberNotLicensed;
+        address prescriber = stored.prescriber;
+        if (!_isLicensed(prescriber)) return PrescriptionValidity.PrescriberNotLicensed;
+        // Likewise for the specialty a regulator requires of the product now, even if set after issue.
+        (bool certified,) = _meetsSpecialty(prescriber, stored.gtin);
+        if (!certified) return PrescriptionValidity.PrescriberLacksSpecialty;
         return PrescriptionValidity.Fillable;
+    }
+
+    /// @dev Whether `prescriber` holds the specialty certification product `gtin` requires now
+    /// (true when none is required), and that specialty.
+    function _meetsSpecialty(address prescriber, uint64 gtin) private view returns (bool, uint64 specialty) {
+        specialty = _specialtyRequirements[gtin];
+        return (specialty == 0 || _credentials.isValid(prescriber, CredentialKind.Specialty, specialty), specialty);
     }
 
     function _isLicensed(address account) private view returns (bool) {

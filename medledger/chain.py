@@ -36,6 +36,11 @@ DEV_ACCOUNTS = 10
 DEV_BALANCE_ETH = 10_000
 ANVIL_CHAIN_ID = 31337
 GANACHE_CHAIN_ID = 1337
+#: py-evm's chain id, which the embedded chain (eth-tester) keeps.
+EMBEDDED_CHAIN_ID = 131277322940537
+#: Local development chains: the nodes medledger starts (anvil's id is also hardhat's) and the
+#: embedded chain. Their blocks are reorganised only by a test's own snapshot or revert.
+DEV_CHAIN_IDS = frozenset({ANVIL_CHAIN_ID, GANACHE_CHAIN_ID, EMBEDDED_CHAIN_ID})
 
 Account.enable_unaudited_hdwallet_features()
 

@@ -18,7 +18,7 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_checksum_address
+from eth_utils import is_address, is_hex, keccak, to_checksum_address
 from web3.contract import Contract
 
 from medledger.errors import InvalidInput
@@ -110,19 +110,100 @@ def typed_data(domain: Domain, primary_type: str, message: dict[str, Any]) -> di
     return {
         "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, primary_type: fields},
         "primaryType": primary_type,
-        "domain": domain.as_dict(),
-        "message": {f["name"]: _json_value(f["type"], message[f["name"]]) for f in fields},
+        "domain": _parse_fields("domain", EIP712_DOMAIN_TYPE, domain.as_dict()),
+        "message": {f["name"]: _json_value(f["type"], message[f["name"]], f["name"]) for f in fields},
     }
 
 
-def _json_value(kind: str, value: Any) -> Any:
+def parse_typed_data(data: Any) -> dict[str, Any]:
+    """``data`` (typed data from a wallet or a file) checked field by field and rebuilt in the
+    canonical form :func:`typed_data` gives, so what is verified, hashed and sent is one thing.
+
+    The types must be the contract's, field for field (a signature over other types would verify
+    here and fail on chain). Values are taken as wallets write them: a ``uint`` as a JSON number,
+    a decimal string or a 0x-hex string (MetaMask and eth-account accept all three); a ``bool``
+    only as JSON ``true``/``false`` (eth-account hashes the string "false" as false, and Python
+    would send it as true); addresses as 0x-hex. A missing or unknown field is named."""
+    if not isinstance(data, dict):
+        raise InvalidInput("the typed data must be a JSON object")
+    for key in ("types", "primaryType", "domain", "message"):
+        if key not in data:
+            raise InvalidInput(f"the typed data lacks {key!r}")
+    primary_type = data["primaryType"]
+    if primary_type not in MESSAGE_TYPES:
+        raise InvalidInput(f"unknown consent message type {primary_type!r}")
+    types = data["types"]
+    if not isinstance(types, dict):
+        raise InvalidInput("the typed data's 'types' must be a JSON object")
+    for name, expected in (("EIP712Domain", EIP712_DOMAIN_TYPE), (primary_type, MESSAGE_TYPES[primary_type])):
+        if types.get(name) != expected:
+            wanted = ", ".join(f"{f['type']} {f['name']}" for f in expected)
+            raise InvalidInput(f"the typed data's {name} type is not the contract's ({wanted})")
+    domain, message = data["domain"], data["message"]
+    if not isinstance(domain, dict) or not isinstance(message, dict):
+        raise InvalidInput("the typed data's 'domain' and 'message' must be JSON objects")
+    return {
+        "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, primary_type: MESSAGE_TYPES[primary_type]},
+        "primaryType": primary_type,
+        "domain": _parse_fields("domain", EIP712_DOMAIN_TYPE, domain),
+        "message": _parse_fields(primary_type, MESSAGE_TYPES[primary_type], message),
+    }
+
+
+def _parse_fields(what: str, fields: list[dict[str, str]], values: dict[str, Any]) -> dict[str, Any]:
+    for field in fields:
+        if field["name"] not in values:
+            raise InvalidInput(f"the {what} lacks the field {field['name']!r} ({field['type']})")
+    extra = sorted(set(values) - {f["name"] for f in fields})
+    if extra:
+        raise InvalidInput(f"the {what} has unknown field(s) {', '.join(map(repr, extra))}")
+    return {f["name"]: _json_value(f["type"], values[f["name"]], f"{what}.{f['name']}") for f in fields}
+
+
+def _json_value(kind: str, value: Any, name: str = "value") -> Any:
+    """``value`` of Solidity type ``kind`` as JSON, strictly: :class:`InvalidInput` naming ``name``."""
     if kind == "address":
+        if not isinstance(value, str) or not is_address(value):
+            raise InvalidInput(f"{name} must be an address (0x followed by 40 hex digits), got {value!r}")
         return to_checksum_address(value)
-    if kind.startswith("bytes"):
-        return "0x" + value.hex() if isinstance(value, bytes) else str(value)
+    if kind == "bytes32":
+        if isinstance(value, bytes):
+            value = "0x" + value.hex()
+        if not isinstance(value, str) or len(value) != 66 or not is_hex(value) or not value.startswith("0x"):
+            raise InvalidInput(f"{name} must be 32 bytes as 0x-hex, got {value!r}")
+        return value.lower()
+    if kind == "string":
+        if not isinstance(value, str):
+            raise InvalidInput(f"{name} must be a string, got {value!r}")
+        return value
     if kind == "bool":
-        return bool(value)
-    return int(value)
+        if not isinstance(value, bool):
+            raise InvalidInput(f"{name} must be a JSON boolean (true or false), got {value!r}")
+        return value
+    if kind.startswith("uint"):
+        bits = int(kind[4:] or 256)
+        number = _uint(value)
+        if number is None or not 0 <= number < 2**bits:
+            raise InvalidInput(
+                f"{name} must be a whole number from 0 to 2^{bits}-1 (a JSON number, a decimal or a 0x-hex string), "
+                f"got {value!r}"
+            )
+        return number
+    raise InvalidInput(f"{name} has a type the suite does not sign ({kind})")
+
+
+def _uint(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text[:2].lower() == "0x" and len(text) > 2 and is_hex(text):
+            return int(text, 16)
+        if text.isdecimal() and text.isascii():
+            return int(text)
+    return None
 
 
 def digest(data: dict[str, Any]) -> bytes:
@@ -181,14 +262,24 @@ class SignedMessage:
 
     @classmethod
     def from_json(cls, text: str) -> SignedMessage:
+        """A signed consent as ``to_json`` (or a wallet page) writes it; its typed data is checked
+        and rebuilt by :func:`parse_typed_data`, so a wrong field is named here."""
         try:
             raw = json.loads(text)
-            data, signer, signature = raw["typedData"], raw["signer"], raw["signature"]
-            if data["primaryType"] not in MESSAGE_TYPES:
-                raise ValueError(f"unknown message type {data['primaryType']!r}")
-            return cls(data, to_checksum_address(signer), bytes.fromhex(signature.removeprefix("0x")))
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise InvalidInput(f"the signed consent file is malformed ({exc})") from None
+            if not isinstance(raw, dict):
+                raise InvalidInput("expected a JSON object")
+            for key in ("typedData", "signer", "signature"):
+                if key not in raw:
+                    raise InvalidInput(f"it lacks {key!r}")
+            data = parse_typed_data(raw["typedData"])
+            signer, signature = raw["signer"], raw["signature"]
+            if not isinstance(signer, str) or not is_address(signer):
+                raise InvalidInput(f"signer {signer!r} is not an address")
+            if not isinstance(signature, str) or not signature.startswith("0x"):
+                raise InvalidInput("the signature must be 0x-hex")
+            return cls(data, to_checksum_address(signer), bytes.fromhex(signature[2:]))
+        except (InvalidInput, ValueError) as exc:
+            raise InvalidInput(f"the signed consent is malformed ({exc})") from None
 
 
 def sign_message(

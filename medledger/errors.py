@@ -15,6 +15,9 @@ from typing import Any, ClassVar
 class MedLedgerError(Exception):
     """Base of every medledger exception."""
 
+    #: The mined transaction that failed, when the failure came from one (its gas was spent).
+    tx_hash: str | None = None
+
 
 class ToolchainError(MedLedgerError):
     """The compiler could not be found or run, or the sources do not compile."""
@@ -58,6 +61,23 @@ class InsufficientFunds(TransactionError):
 
 class TransactionFailed(TransactionError):
     """The transaction was mined but failed with no revert data to decode."""
+
+
+class PartialCancellation(MedLedgerError):
+    """"Cancel my signatures" used up the nonce in some contracts and failed in others.
+
+    ``cancelled`` maps each contract whose signatures are void to its receipt; ``failed`` maps each
+    other contract to the error it gave. Signatures for the failed contracts may still be used."""
+
+    def __init__(self, cancelled: dict[str, Any], failed: dict[str, MedLedgerError]) -> None:
+        self.cancelled = dict(cancelled)
+        self.failed = dict(failed)
+        done = ", ".join(f"{name} (tx {receipt.tx_hash})" for name, receipt in self.cancelled.items())
+        missed = "; ".join(f"{name}: {error}" for name, error in self.failed.items())
+        super().__init__(
+            f"signatures cancelled only in part: void in {done}, but NOT in {missed}. "
+            f"Signatures for {', '.join(self.failed)} may still be used: cancel again."
+        )
 
 
 # ─── Contract reverts ────────────────────────────────────────────────────────────────────────
@@ -316,6 +336,11 @@ class NotMrnLinkParty(NotAuthorized):
     mrnCommitment: bytes
 
 
+class MrnProposalMismatch(NotAuthorized):
+    institution: str
+    mrnCommitment: bytes
+
+
 class SignatureExpired(InvalidState):
     deadline: int
     currentTime: int
@@ -439,6 +464,25 @@ class InvalidUri(InvalidArgument):
     length: int
 
 
+class NotRecordAuthor(NotAuthorized):
+    account: str
+    previous: bytes
+    author: str
+
+
+class AmendmentNotSupersedable(InvalidArgument):
+    previous: bytes
+
+
+class NotRecordPatient(NotAuthorized):
+    account: str
+    original: bytes
+
+
+class NotAmendable(InvalidArgument):
+    original: bytes
+
+
 class ZeroRecord(InvalidArgument):
     """The record id was zero."""
 
@@ -470,6 +514,46 @@ class ProductNotFound(NotFound):
 
 class EmptyProductName(InvalidArgument):
     """The product's name hash is zero."""
+
+
+class NotManufacturer(InvalidArgument):
+    account: str
+
+
+class InvalidCompanyPrefix(InvalidArgument):
+    length: int
+    value: int
+
+
+class CompanyPrefixAlreadyAssigned(InvalidState):
+    length: int
+    value: int
+    holder: str
+
+
+class CompanyPrefixOverlaps(InvalidState):
+    length: int
+    value: int
+
+
+class CompanyPrefixNotAssigned(NotFound):
+    length: int
+    value: int
+
+
+class GtinNotInCompanyPrefix(NotAuthorized):
+    gtin: int
+    account: str
+    holder: str
+
+
+class RegistrationVoided(NotAuthorized):
+    gtin: int
+    account: str
+
+
+class ProductAlreadyVoided(InvalidState):
+    gtin: int
 
 
 class NotProductManufacturer(NotAuthorized):
@@ -592,7 +676,17 @@ class SpecialtyRequired(NotAuthorized):
 
 
 class SelfPrescription(InvalidArgument):
+    """Raised by the client before issuing (the chain cannot see the patient's wallet)."""
+
     prescriber: str
+
+
+class EmptyPatientCommitment(InvalidArgument):
+    """The patient commitment is zero."""
+
+
+class NotLicensedPharmacy(NotAuthorized):
+    account: str
 
 
 class InvalidFillLimits(InvalidArgument):

@@ -55,6 +55,8 @@ WALLET_SYSTEM = "https://medledger.org/fhir/sid/wallet"
 #: Prescriptions by their place on chain, and prescription documents by their 32-byte hash (hex).
 PRESCRIPTION_SYSTEM = "https://medledger.org/fhir/sid/prescription"
 DOCUMENT_SYSTEM = "https://medledger.org/fhir/sid/document-hash"
+#: A prescription's salted commitment to its patient's wallet, for a reader without the patient's slip.
+PATIENT_COMMITMENT_SYSTEM = "https://medledger.org/fhir/sid/patient-commitment"
 GTIN_SYSTEM = "https://www.gs1.org/gtin"
 UCUM = "http://unitsofmeasure.org"
 BREAK_GLASS_POLICY = "https://medledger.org/fhir/policy/break-glass"
@@ -234,10 +236,13 @@ def _dispense_request(prescription: Prescription, issued_at: int | None) -> dict
 
 
 def medication_request(
-    prescription: Prescription, *, chain_id: int, registry: str, now: int, issued_at: int | None = None
-) -> dict[str, Any]:
+    prescription: Prescription, *, chain_id: int, registry: str, now: int, patient_commitment: bytes,
+    patient: str | None = None, issued_at: int | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """A prescription as a FHIR MedicationRequest, its status read at ``now``; ``registry`` is the
-    PrescriptionRegistry's address, ``issued_at`` the time of issue (authoredOn) when known."""
+    PrescriptionRegistry's address, ``issued_at`` the time of issue (authoredOn) when known. The
+    subject is the patient's wallet when the caller knows it (from the patient's slip), otherwise
+    the commitment the chain holds."""
     if not prescription.exists:
         raise InvalidInput(f"no prescription {prescription.id} was ever issued")
     identifiers = [{"use": "official", "system": PRESCRIPTION_SYSTEM,
@@ -251,7 +256,8 @@ def medication_request(
         "status": prescription_status(prescription, now),
         "intent": "order",
         "medicationCodeableConcept": {"coding": [_coding(GTIN_SYSTEM, format_gtin(prescription.gtin))]},
-        "subject": wallet_reference(chain_id, prescription.patient),
+        "subject": wallet_reference(chain_id, patient) if patient else
+                   {"identifier": {"system": PATIENT_COMMITMENT_SYSTEM, "value": "0x" + patient_commitment.hex()}},
         "requester": wallet_reference(chain_id, prescription.prescriber),
         "dispenseRequest": _dispense_request(prescription, issued_at),
     }

@@ -1,4 +1,5 @@
-"""GS1 element strings as printed under a pack's DataMatrix: ``(01)GTIN(17)YYMMDD(10)LOT(21)SERIAL``.
+"""GS1 element strings as printed under a pack's DataMatrix: ``(01)GTIN(17)YYMMDD(10)LOT(21)SERIAL``,
+and GS1 company prefixes (who owns a GTIN).
 
 A pharmacist scans or types what is on the box; the four application identifiers of a serialised
 pack (DSCSA product identifier, EU FMD unique identifier) are read here. Only the human-readable
@@ -63,3 +64,48 @@ def parse_pack(text: str) -> Pack:
 def element_string(pack: Pack) -> str:
     expiry = f"(17){pack.expiry:%y%m%d}" if pack.expiry else ""
     return f"(01){format_gtin(pack.gtin)}{expiry}(10){pack.lot}(21){pack.serial}"
+
+
+# ─── GS1 company prefixes ────────────────────────────────────────────────────────────────────
+
+#: A GS1 company prefix has 4 to 12 digits (ProductRegistry's MIN/MAX_PREFIX_LENGTH).
+PREFIX_LENGTHS = range(4, 13)
+
+
+@dataclass(frozen=True)
+class CompanyPrefix:
+    """A GS1 company prefix as digits: the leading zeros count (``0614141`` is the U.P.C. company
+    prefix 614141 in GS1 form, length 7), so the chain keys it by (length, value)."""
+
+    length: int
+    value: int
+
+    @property
+    def digits(self) -> str:
+        return str(self.value).rjust(self.length, "0")
+
+    def contains(self, gtin: int) -> bool:
+        """Whether GTIN-14 ``gtin`` is inside this prefix (its digits after the indicator digit begin with it)."""
+        return format_gtin(gtin)[1 : 1 + self.length] == self.digits
+
+    def __str__(self) -> str:
+        return self.digits
+
+
+def parse_company_prefix(text: str | int) -> CompanyPrefix:
+    """A company prefix typed as digits (spaces and dashes allowed), its length counting leading zeros."""
+    raw = str(text).strip().replace(" ", "").replace("-", "")
+    if not raw.isdigit() or len(raw) not in PREFIX_LENGTHS:
+        raise InvalidInput(f"company prefix {text!r} must be 4 to 12 digits (leading zeros count)")
+    if int(raw) == 0:
+        raise InvalidInput(f"company prefix {text!r} is all zeros")
+    return CompanyPrefix(len(raw), int(raw))
+
+
+def company_prefix(gtin: int | str, length: int) -> CompanyPrefix:
+    """The ``length``-digit company prefix of a GTIN: the digits after the GTIN-14's indicator digit
+    (a GTIN-13 or GTIN-12 is padded with zeros to 14 digits first; those zeros are part of it)."""
+    if length not in PREFIX_LENGTHS:
+        raise InvalidInput(f"a company prefix has 4 to 12 digits, not {length}")
+    digits = format_gtin(parse_gtin(gtin) if isinstance(gtin, str) else gtin)
+    return CompanyPrefix(length, int(digits[1 : 1 + length]))

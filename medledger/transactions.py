@@ -43,6 +43,11 @@ from medledger.errors import (
 GAS_HEADROOM = 1.2  # estimates are exact for the state they ran on; leave room for state drift
 
 
+def gas_limit(estimate: int) -> int:
+    """The gas limit sent for a transaction whose dry run used ``estimate``."""
+    return int(estimate * GAS_HEADROOM) + 10_000
+
+
 @dataclass(frozen=True)
 class Receipt:
     """What a mined medledger transaction returns."""
@@ -185,13 +190,17 @@ class Transactor:
         except Exception as exc:  # noqa: BLE001
             raise translate(exc) from None
 
-    def send(self, function: ContractFunction, signer: LocalAccount) -> Receipt:
-        """Sign, send and wait for ``function``; raise the typed error if it would revert."""
-        gas = self.estimate(function, signer)
+    def send(self, function: ContractFunction, signer: LocalAccount, *, gas: int | None = None) -> Receipt:
+        """Sign, send and wait for ``function``; raise the typed error if it would revert.
+
+        ``gas``: the transaction's gas limit, when the caller has estimated (and bounded) it
+        already; then no dry run is made here, and any failure raised was mined (``tx_hash`` set)
+        or refused by the node."""
+        limit = gas_limit(self.estimate(function, signer)) if gas is None else gas
         params: TxParams = {
             "from": signer.address,
             "chainId": self.chain_id,
-            "gas": int(gas * GAS_HEADROOM) + 10_000,
+            "gas": limit,
             **self._fees(),  # type: ignore[typeddict-item]
         }
         try:
@@ -214,7 +223,7 @@ class Transactor:
                 **tx,
                 "from": signer.address,
                 "chainId": self.chain_id,
-                "gas": int(gas * GAS_HEADROOM) + 10_000,
+                "gas": gas_limit(gas),
                 "nonce": self._next_nonce(signer.address),
                 **self._fees(),  # type: ignore[typeddict-item]
             }
@@ -240,14 +249,25 @@ class Transactor:
         )
 
     def _failure(self, tx: TxParams, receipt: TxReceipt) -> MedLedgerError:
-        """Replay a failed transaction as a call at its block to recover the revert reason."""
+        """The typed error of a mined failed transaction (its ``tx_hash`` set), recovered by
+        replaying it as a call: first on the state before its block, then on the state after it
+        (a transaction mined earlier in the same block, such as a front-runner's, changed the state
+        it ran on: before the block the call passes, after it the call fails as the transaction did)."""
+        tx_hash = HexBytes(receipt["transactionHash"]).to_0x_hex()
+        failure = self._replay(tx, receipt, tx_hash)
+        failure.tx_hash = tx_hash
+        return failure
+
+    def _replay(self, tx: TxParams, receipt: TxReceipt, tx_hash: str) -> MedLedgerError:
         if int(receipt["gasUsed"]) >= int(tx.get("gas", 0)):
-            return GasError(f"transaction {HexBytes(receipt['transactionHash']).to_0x_hex()} ran out of gas")
+            return GasError(f"transaction {tx_hash} ran out of gas")
         replay = {k: v for k, v in tx.items() if k in ("from", "to", "data", "value", "gas")}
-        try:
-            self.w3.eth.call(replay, block_identifier=receipt["blockNumber"] - 1)  # type: ignore[arg-type]
-        except Exception as exc:  # noqa: BLE001
-            return translate(exc)
-        return TransactionFailed(
-            f"transaction {HexBytes(receipt['transactionHash']).to_0x_hex()} failed without a reason"
-        )
+        block = int(receipt["blockNumber"])
+        for state in (block - 1, block):
+            try:
+                self.w3.eth.call(replay, block_identifier=state)  # type: ignore[arg-type]
+            except Exception as exc:  # noqa: BLE001
+                failure = translate(exc)
+                if not isinstance(failure, ChainError):
+                    return failure
+        return TransactionFailed(f"transaction {tx_hash} failed without a reason")

@@ -152,6 +152,11 @@ class AccessBasis(_Named):
     BREAK_GLASS = 4
 
 
+class RecordKind(_Named):
+    ENTRY = 0
+    AMENDMENT = 1
+
+
 class RecordStatus(_Named):
     UNKNOWN = 0
     CURRENT = 1
@@ -172,6 +177,7 @@ class BatchValidity(_Named):
     EXPIRED = 2
     QUARANTINED = 3
     RECALLED = 4
+    PRODUCT_VOIDED = 5
 
 
 class ShipmentStatus(_Named):
@@ -188,6 +194,7 @@ class UnitValidity(_Named):
     QUARANTINED = 3
     RECALLED = 4
     ALREADY_DISPENSED = 5
+    PRODUCT_VOIDED = 6
 
 
 class PackVerdict(_Named):
@@ -205,7 +212,8 @@ class PackVerdict(_Named):
     ALREADY_DISPENSED = 5
     WRONG_LOT = 6
     WRONG_EXPIRY = 7
-    HELD_BY_ANOTHER = 8  # genuine and dispensable, but its custody is at another member (or in transit)
+    PRODUCT_VOIDED = 8
+    HELD_BY_ANOTHER = 9  # genuine and dispensable, but its custody is at another member (or in transit)
 
 
 class Suspicion(_Named):
@@ -227,3 +235,4 @@ class PrescriptionValidity(_Named):
     EXPIRED = 3
     FULLY_FILLED = 4
     PRESCRIBER_NOT_LICENSED = 5
+    PRESCRIBER_LACKS_SPECIALTY = 6

@@ -12,6 +12,14 @@ and the anchored record's patient and category), the entry's age, that the reade
 holds, and that the entry was not used before. A read that skips the log gets nothing, so the
 on-chain trail is complete by construction.
 
+Confirmations: the vault serves only against a logged read the chain will keep. The entry's block
+must still be on the chain and have ``confirmations`` blocks mined on top of it (default: 0 on a
+local dev chain, :data:`NETWORK_CONFIRMATIONS` elsewhere), or lie at or below the node's
+``finalized`` block where the node has one (probed once per chain; on dev chains their
+``finalized`` tag means nothing and is not used). A read not yet that deep raises
+:class:`ReadNotConfirmed` ("retry"), which uses nothing up: the same request is served once the
+read is confirmed, unless a reorganisation dropped it, which makes it a refusal.
+
 A vault may hold a custodian key (the operator's, e.g. the hospital's records service): keys are
 then also wrapped for it, and the vault can wrap a record's key for a reader who was never given
 one (a referred hospital, a break-glass doctor) after the checks above pass.
@@ -24,9 +32,10 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import ecies
 from cryptography.exceptions import InvalidTag
@@ -35,10 +44,12 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
+from web3.exceptions import BlockNotFound, Web3RPCError
 from web3.logs import DISCARD
 
+from medledger.chain import DEV_CHAIN_IDS
 from medledger.client.base import bytes32, checksum
-from medledger.errors import MedLedgerError
+from medledger.errors import ChainError, ConfigurationError, MedLedgerError
 from medledger.identity import compressed_public_key
 from medledger.types import RecordCategory
 
@@ -48,6 +59,14 @@ if TYPE_CHECKING:
 NONCE_BYTES = 12
 #: How old a logged read may be when the reader presents it, by default.
 DEFAULT_MAX_LOG_AGE = 15 * 60
+#: Blocks mined on top of a logged read before the vault serves it, on a chain that is not a
+#: local dev chain, unless the node's ``finalized`` block already covers it. Twelve is the usual
+#: depth for Ethereum-like chains (about 2.4 minutes on mainnet, well inside DEFAULT_MAX_LOG_AGE).
+NETWORK_CONFIRMATIONS = 12
+#: The confirmation setting that accepts only reads at or below the node's finalized block.
+FINALIZED: Literal["finalized"] = "finalized"
+#: How deep a logged read must be: blocks on top of its block, or ``"finalized"``.
+Confirmations = int | Literal["finalized"]
 
 
 class VaultError(MedLedgerError):
@@ -58,8 +77,50 @@ class ReadRefused(VaultError):
     """The vault refuses to serve: the read was not logged, not by this reader, or no longer allowed."""
 
 
+class ReadNotConfirmed(VaultError):
+    """The logged read is on chain but not yet as deep as this vault requires: retry later.
+
+    Not a refusal: nothing was used up, and the same request is served once the read is confirmed.
+    ``confirmations`` is how many blocks sit on top of the read's block now, ``required`` the
+    setting (a number or ``"finalized"``), ``finalized`` the node's finalized block if it has one."""
+
+    def __init__(self, block: int, confirmations: int, required: Confirmations, finalized: int | None) -> None:
+        self.block = block
+        self.confirmations = confirmations
+        self.required = required
+        self.finalized = finalized
+        if required == FINALIZED:
+            shown = "none" if finalized is None else str(finalized)
+            progress = f"block {block} is not finalized yet (finalized: {shown})"
+        else:
+            progress = f"{confirmations} of {required} confirmations"
+        self.progress = progress
+        super().__init__(f"the access-log entry is not confirmed yet: {progress}, retry")
+
+
 class TamperedRecord(VaultError):
     """The ciphertext or its key was altered: the hash or the AES-GCM tag does not match."""
+
+
+def default_confirmations(chain_id: int) -> int:
+    """The depth the vault waits for on ``chain_id`` unless told: 0 on a local dev chain (anvil,
+    ganache, the embedded chain), where only a test's own revert drops a block, else
+    :data:`NETWORK_CONFIRMATIONS`."""
+    return 0 if chain_id in DEV_CHAIN_IDS else NETWORK_CONFIRMATIONS
+
+
+def parse_confirmations(value: str | int) -> Confirmations:
+    """A confirmation setting from text: a number of blocks (0 or more) or ``finalized``."""
+    text = str(value).strip().lower()
+    if text == FINALIZED:
+        return FINALIZED
+    try:
+        count = int(text)
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise ConfigurationError(f"confirmations must be a number of blocks (0 or more) or 'finalized', got {value!r}")
+    return count
 
 
 def record_aad(patient: str, category: RecordCategory | str | int) -> bytes:
@@ -169,11 +230,16 @@ class Vault:
         *,
         custodian_key: bytes | None = None,
         max_log_age: int = DEFAULT_MAX_LOG_AGE,
+        confirmations: Confirmations | None = None,
     ) -> None:
         self.root = root
         self._custodian_key = custodian_key
         self.custodian = Account.from_key(custodian_key).address if custodian_key else None
         self.max_log_age = max_log_age
+        #: Blocks on top of a logged read before it is served, or "finalized"; None: the chain's default.
+        self.confirmations = None if confirmations is None else parse_confirmations(confirmations)
+        #: Per chain id: whether the node answers the ``finalized`` block tag (asked once).
+        self._has_finalized: dict[int, bool] = {}
         for folder in ("objects", "keys", "sealed", "served"):
             (root / folder).mkdir(parents=True, exist_ok=True)
         identity = root / "vault-id"
@@ -232,8 +298,13 @@ class Vault:
 
     # ─── Serving ─────────────────────────────────────────────────────────────────────────
 
+    def required_confirmations(self, chain_id: int) -> Confirmations:
+        """How deep a logged read must be on ``chain_id``: the setting, else the chain's default."""
+        return self.confirmations if self.confirmations is not None else default_confirmations(chain_id)
+
     def serve(self, request: ReadRequest, ledger: MedLedger) -> Delivery:
-        """The ciphertext and the reader's wrapped key, once, for a read logged on chain."""
+        """The ciphertext and the reader's wrapped key, once, for a read logged on chain and
+        confirmed (:class:`ReadNotConfirmed` until it is; that attempt uses nothing up)."""
         record_hex = request.record.hex()
         ciphertext = self.ciphertext(request.record)
         if request.signer().lower() != request.reader.lower():
@@ -292,12 +363,83 @@ class Vault:
         newest = ledger.records.block_time()
         if max(newest, int(time.time())) - block_time > self.max_log_age:
             raise ReadRefused(f"the access-log entry is older than {self.max_log_age} s: log the read again")
+        self._require_kept(receipt, ledger)
         return {
             "patient": str(matching[0]["patient"]),
             "category": int(matching[0]["category"]),
             "tx_hash": "0x" + bytes(receipt["transactionHash"]).hex(),  # the node's spelling, not the request's
             "log_index": matching[0]["log_index"],
         }
+
+    def serve_when_confirmed(
+        self, request: ReadRequest, ledger: MedLedger, *, timeout: float, interval: float = 2.0,
+        waiting: Callable[[ReadNotConfirmed], None] | None = None,
+    ) -> Delivery:  # fmt: skip
+        """:meth:`serve`, asking again every ``interval`` seconds while the read is not confirmed,
+        for up to ``timeout`` seconds; then the last :class:`ReadNotConfirmed` is raised.
+        ``waiting`` is told each time the answer is "not yet"."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.serve(request, ledger)
+            except ReadNotConfirmed as not_yet:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise
+                if waiting is not None:
+                    waiting(not_yet)
+                time.sleep(min(interval, left))
+
+    def _require_kept(self, receipt: Any, ledger: MedLedger) -> None:
+        """Refuse an entry whose block left the chain; raise :class:`ReadNotConfirmed` for one
+        that is not yet as deep as :meth:`required_confirmations` asks."""
+        from medledger.transactions import translate
+
+        w3 = ledger.w3
+        number = int(receipt["blockNumber"])
+        chain_id = ledger.transactor.chain_id
+        required = self.required_confirmations(chain_id)
+        try:
+            canonical = w3.eth.get_block(number)
+            head = int(w3.eth.block_number)
+        except BlockNotFound:
+            canonical = None
+        except Exception as exc:  # noqa: BLE001 - never a bare web3 error
+            raise translate(exc) from None
+        if canonical is None or bytes(canonical["hash"]) != bytes(receipt["blockHash"]):
+            raise ReadRefused("the access-log entry's block was reorganised away: log the read again")
+        depth = head - number
+        if isinstance(required, int) and depth >= required:
+            return
+        finalized = None
+        if required == FINALIZED or chain_id not in DEV_CHAIN_IDS:
+            finalized = self._finalized_block(ledger, chain_id)
+            if finalized is not None and number <= finalized:
+                return
+        if required == FINALIZED and finalized is None:
+            raise ConfigurationError(
+                f"the node of chain {chain_id} reports no finalized block: set a number of confirmations instead"
+            )
+        raise ReadNotConfirmed(number, depth, required, finalized)
+
+    def _finalized_block(self, ledger: MedLedger, chain_id: int) -> int | None:
+        """The node's finalized block number, or None where the node has no ``finalized`` tag
+        (asked once per chain: a node that refuses it then is counted by block number after)."""
+        from medledger.transactions import translate
+
+        if self._has_finalized.get(chain_id) is False:
+            return None
+        try:
+            block = ledger.w3.eth.get_block("finalized")
+        except (Web3RPCError, BlockNotFound, ValueError):
+            if chain_id in self._has_finalized:  # it answered before: this is a node failure
+                raise ChainError("the node stopped answering for its finalized block") from None
+            self._has_finalized[chain_id] = False
+            return None
+        except Exception as exc:  # noqa: BLE001
+            raise translate(exc) from None
+        self._has_finalized[chain_id] = True
+        return int(block["number"])
 
     def _claim(self, entry: str) -> None:
         """One logged read, one delivery: remember the log entry, refuse it a second time."""

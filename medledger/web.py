@@ -15,12 +15,16 @@ through this server except that typed-data request, which holds addresses and te
 
 from __future__ import annotations
 
+import io
 import json
 import mimetypes
+import queue
+import socket
 import threading
+import time
 from collections.abc import Callable
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -36,53 +40,197 @@ PAGE_CONTRACTS = ("PatientRegistry", "ConsentManager", "RecordRegistry")
 DAY = 24 * 3600
 
 
+#: ``medledger web``'s port, and so the origins of the wallet page the relayer answers by default.
+WEB_PORT = 8600
+WALLET_PAGE_ORIGINS = (f"http://127.0.0.1:{WEB_PORT}", f"http://localhost:{WEB_PORT}")
+
+#: Both servers: this many worker threads, and at most this many connections waiting for one.
+WORKERS = 8
+QUEUED = 32
+#: A silent client is dropped after this many seconds without a byte; a trickling one (slowloris)
+#: after this many seconds in all to send its request.
+READ_TIMEOUT = 10.0
+REQUEST_DEADLINE = 30.0
+
+
+class Refused(MedLedgerError):
+    """A request answered with ``status`` and a typed body ``{"error", "code", **details}``."""
+
+    def __init__(
+        self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None, **details: Any
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.headers = dict(headers or {})
+        self.details = details
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A socket's bytes, each read bounded by ``timeout`` and all of them by ``deadline``
+    (monotonic seconds): a client that trickles a byte now and then still runs out of time."""
+
+    def __init__(self, sock: socket.socket, timeout: float, deadline: float) -> None:
+        self._sock, self._timeout, self._deadline = sock, timeout, deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request took too long to arrive")
+        self._sock.settimeout(min(self._timeout, left))
+        return self._sock.recv_into(buffer)
+
+
 class JsonHandler(BaseHTTPRequestHandler):
-    """Shared plumbing: JSON answers, CORS for the page's origin, quiet logs (addresses only)."""
+    """Shared plumbing: JSON answers, CORS for allowed origins only, quiet logs (addresses only),
+    and bounded reads (see :data:`READ_TIMEOUT` and :data:`REQUEST_DEADLINE`)."""
 
     server_version = "medledger"
-    allow_origin = "*"
+    #: Browser origins allowed to read answers (CORS); none by default: a page served by the same
+    #: server needs no CORS. ``"*"`` allows any.
+    allow_origins: tuple[str, ...] = ()
+    timeout = READ_TIMEOUT
+    request_deadline = REQUEST_DEADLINE
 
-    def send_json(self, status: int, body: Any) -> None:
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.timeout)
+        reader = _DeadlineReader(self.connection, self.timeout, time.monotonic() + self.request_deadline)
+        self.rfile = io.BufferedReader(reader)
+
+    def read_body(self, limit: int) -> bytes:
+        """The request's body, of 1 to ``limit`` bytes (else a 400 or 413 answer)."""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise Refused(HTTPStatus.BAD_REQUEST, "bad_request", "Content-Length must be a number") from None
+        if length <= 0:
+            raise Refused(HTTPStatus.BAD_REQUEST, "bad_request", f"the body must be JSON of at most {limit} bytes")
+        if length > limit:
+            raise Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too_large", f"the body must be at most {limit} bytes")
+        return self.rfile.read(length)
+
+    def _cors(self) -> None:
+        origin = self.headers.get("Origin")
+        if "*" in self.allow_origins:
+            self.send_header("Access-Control-Allow-Origin", "*")
+        elif origin and origin in self.allow_origins:
+            self.send_header("Access-Control-Allow-Origin", origin)
+            self.send_header("Vary", "Origin")
+
+    def send_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("Access-Control-Allow-Origin", self.allow_origin)
+        self._cors()
         self.send_header("Cache-Control", "no-store")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 
-    def send_error_json(self, status: int, message: str) -> None:
-        self.send_json(status, {"error": message})
+    def send_error_json(self, status: int, message: str, code: str = "not_found") -> None:
+        self.send_json(status, {"error": message, "code": code})
 
     def send_failure(self, exc: Exception) -> None:
-        """A refused request (400) or a node that failed (502), with the reason; never a traceback."""
-        if isinstance(exc, ChainError) or not isinstance(exc, MedLedgerError | ValueError | KeyError | TypeError):
-            self.send_error_json(HTTPStatus.BAD_GATEWAY, str(translate(exc)))
+        """A refused request (4xx, typed) or a node that failed (502), with the reason; never a traceback."""
+        if isinstance(exc, Refused):
+            self.send_json(exc.status, {"error": str(exc), "code": exc.code, **exc.details}, exc.headers)
+        elif isinstance(exc, ChainError) or not isinstance(exc, MedLedgerError | ValueError | KeyError | TypeError):
+            self.send_error_json(HTTPStatus.BAD_GATEWAY, str(translate(exc)), "node_failed")
         elif isinstance(exc, KeyError):
-            self.send_error_json(HTTPStatus.BAD_REQUEST, f"the request lacks {exc.args[0]!r}")
+            self.send_error_json(HTTPStatus.BAD_REQUEST, f"the request lacks {exc.args[0]!r}", "bad_request")
         else:
-            self.send_error_json(HTTPStatus.BAD_REQUEST, str(exc) or type(exc).__name__)
+            self.send_error_json(HTTPStatus.BAD_REQUEST, str(exc) or type(exc).__name__, "bad_request")
 
     def do_OPTIONS(self) -> None:  # noqa: N802 - CORS preflight
         self.send_response(HTTPStatus.NO_CONTENT)
-        self.send_header("Access-Control-Allow-Origin", self.allow_origin)
+        self._cors()
         self.send_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-        self.send_header("Access-Control-Allow-Headers", "Content-Type")
+        self.send_header("Access-Control-Allow-Headers", "Content-Type, Authorization")
+        self.send_header("Access-Control-Max-Age", "600")
         self.end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         """Requests are not logged: query strings carry wallet addresses, and logs outlive them."""
 
 
-class Server:
-    """A threaded HTTP server on 127.0.0.1, started and stopped by its owner."""
+class _PooledHTTPServer(HTTPServer):
+    """An HTTP server whose connections are handled by ``workers`` threads, with at most
+    ``queued`` connections waiting; beyond that a connection is answered 503 and closed at once,
+    so no number of clients makes the server start more threads."""
 
-    def __init__(self, handler: type[BaseHTTPRequestHandler], host: str, port: int) -> None:
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], workers: int, queued: int) -> None:
+        self._waiting: queue.Queue[tuple[Any, Any] | None] = queue.Queue(maxsize=max(1, queued))
+        self._workers: list[threading.Thread] = []
+        super().__init__(address, handler)  # binds (or fails, closing: so the fields come first)
+        self._workers = [threading.Thread(target=self._work, daemon=True, name=f"medledger-http-{i}") for i in range(workers)]
+        for worker in self._workers:
+            worker.start()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        try:
+            self._waiting.put_nowait((request, client_address))
+        except queue.Full:
+            self._busy(request)
+            self.shutdown_request(request)
+
+    @staticmethod
+    def _busy(request: socket.socket) -> None:
+        body = b'{"error": "the server is busy: try again shortly", "code": "busy"}'
+        head = (f"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n")  # fmt: skip
+        try:
+            request.settimeout(1.0)
+            request.sendall(head.encode() + body)
+        except OSError:
+            pass
+
+    def _work(self) -> None:
+        while (item := self._waiting.get()) is not None:
+            request, client_address = item
+            try:
+                self.finish_request(request, client_address)
+            except Exception:  # noqa: BLE001 - a broken connection ends that connection only
+                pass
+            finally:
+                self.shutdown_request(request)
+
+    def server_close(self) -> None:
+        super().server_close()
+        for _ in self._workers:
+            try:
+                self._waiting.put_nowait(None)
+            except queue.Full:
+                break
+
+
+class Server:
+    """An HTTP server on 127.0.0.1 with a bounded pool of workers and bounded reads, started and
+    stopped by its owner."""
+
+    def __init__(
+        self,
+        handler: type[BaseHTTPRequestHandler],
+        host: str,
+        port: int,
+        *,
+        workers: int = WORKERS,
+        queued: int = QUEUED,
+        timeout: float = READ_TIMEOUT,
+        request_deadline: float = REQUEST_DEADLINE,
+    ) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ConfigurationError(f"the server listens on loopback only, not {host!r}")
+        if workers < 1 or queued < 0 or timeout <= 0 or request_deadline <= 0:
+            raise ConfigurationError("workers must be at least 1, and timeouts positive")
+        bounded = type(handler.__name__, (handler,), {"timeout": timeout, "request_deadline": request_deadline})
         try:
-            self.httpd = ThreadingHTTPServer((host, port), handler)
+            self.httpd = _PooledHTTPServer((host, port), bounded, workers, queued)
         except OSError as exc:
             raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         self.thread: threading.Thread | None = None
@@ -98,7 +246,8 @@ class Server:
         return self
 
     def stop(self) -> None:
-        self.httpd.shutdown()
+        if self.thread is not None:
+            self.httpd.shutdown()
         self.httpd.server_close()
 
     def __enter__(self) -> Server:
@@ -129,8 +278,10 @@ def web_server(
     port: int = 0,
     relay_url: str | None = None,
     root: Path | None = None,
+    **limits: Any,
 ) -> Server:
-    """The wallet page's server (not started). ``port`` 0 picks a free port."""
+    """The wallet page's server (not started). ``port`` 0 picks a free port; ``limits`` are
+    :class:`Server`'s (workers, queued, timeout, request_deadline)."""
     root = root or project_root()
     files = {
         "/": root / "web" / "index.html",
@@ -188,7 +339,7 @@ def web_server(
                 return
             self.send_json(HTTPStatus.OK, typed)
 
-    return Server(Handler, host, port)
+    return Server(Handler, host, port, **limits)
 
 
 def serve_until_interrupted(server: Server, announce: Callable[[str], None]) -> None:

@@ -135,7 +135,9 @@ def referral_story(story: Story, chain: Chain, admin: MedLedger) -> tuple[str, s
                    lambda: vault.serve(skipped, admin), ReadRefused)  # fmt: skip
         logged = as_(hospital).access.log_read(sealed.record)
         console.print(f"     read logged on chain ({logged.basis.name.lower()}, {logged.receipt.gas_used:,} gas)")
-        delivery = vault.serve(ReadRequest.sign(hospital, sealed.record, logged.receipt.tx_hash, chain.chain_id, vault.id), admin)
+        request = ReadRequest.sign(hospital, sealed.record, logged.receipt.tx_hash, chain.chain_id, vault.id)
+        # Served once the chain will keep the read: at once on a dev chain, after 12 blocks elsewhere.
+        delivery = vault.serve_when_confirmed(request, admin, timeout=600)
         story.step("the hospital decrypts the lab record it was served",
                    lambda: open_delivery(delivery, keys[hospital.address], patient.address, "labs") == report, True)  # fmt: skip
 
@@ -171,11 +173,15 @@ def medicine_story(story: Story, chain: Chain, admin: MedLedger) -> bytes:
         admin.transactor.transfer(admin.require_signer(), account.address, 10**18)
         admin.consortium.accredit(account.address, kind, b"\x33" * 32)
     now = chain.now()
-    as_(authority).credentials.issue(maker.address, "accreditation", valid_from=now, valid_until=now + 365 * 86400)
+    for account in (maker, pharmacy):  # both need a valid accreditation: to register, and to fill
+        as_(authority).credentials.issue(account.address, "accreditation", valid_from=now, valid_until=now + 365 * 86400)
 
     chapter("14. A manufacturer registers a product and a serialised batch: 100 packs, one Merkle root")
     gtin, lot = "09506000134352", "LOT-DEMO-1"
     tree = SerialTree(batch_id(gtin, lot), generate(100))
+    as_(regulator).products.assign_prefix("9506000", maker.address)  # the GTIN's GS1 company prefix
+    story.step("the manufacturer tries a GTIN of another company's prefix (4006381)",
+               lambda: as_(maker).products.register("4006381333931", "Not ours"), NotAuthorized)  # fmt: skip
     as_(maker).products.register(gtin, "Amoxicillin 500 mg capsules, 21", b"\x55" * 32)
     batch = as_(maker).batches.register(gtin, lot, quantity=100, manufactured_on=now - 86400,
                                         expires_on=now + 365 * 86400, serial_root=tree.root).id  # fmt: skip
@@ -194,13 +200,16 @@ def medicine_story(story: Story, chain: Chain, admin: MedLedger) -> bytes:
                lambda: as_(pharmacy).batches.ship(batch, distributor.address, 1), NotAuthorized)  # fmt: skip
 
     chapter("16. A doctor prescribes 2 packs with 1 refill; the pharmacy fills by dispensing serials")
-    rx = as_(prescriber).prescriptions.issue(patient.address, gtin, quantity_per_fill=2, refills=1,
-                                             valid_until=now + 30 * 86400, document_hash=b"\x07" * 32).id  # fmt: skip
+    issued = as_(prescriber).prescriptions.issue(patient.address, gtin, quantity_per_fill=2, refills=1,
+                                                 valid_until=now + 30 * 86400, document_hash=b"\x07" * 32)  # fmt: skip
+    rx, slip = issued.id, issued.slip
+    console.print(f"     on chain only a commitment to the patient: {slip.commitment.hex()[:16]}…; the salt goes on the slip")
+    as_(pharmacy).prescriptions.check_slip(slip)  # the patient shows the slip at the counter
     first, second = tree.serials[:2]
     filled = as_(pharmacy).prescriptions.fill(rx, batch, tree.multiproof([first, second]))
     console.print(f"     fill 1 of 2: packs {first}, {second} dispensed, {filled.receipt.gas_used:,} gas")
     story.step("the prescription has one fill left", lambda: admin.prescriptions.get(rx).fills_left, 1)
-    request = admin.prescriptions.medication_request(rx)
+    request = admin.prescriptions.medication_request(rx, slip)
     console.print(f"     as FHIR: MedicationRequest {request['status']}, "
                   f"{request['dispenseRequest']['numberOfRepeatsAllowed']} repeat allowed")  # fmt: skip
     story.step("a pack in a patient's hand checks as dispensed",

@@ -26,6 +26,9 @@ from medledger.types import InstitutionKind
 from tests.helpers import register
 
 WORLD_LIFETIME = 365 * 24 * 3600
+#: GS1 company prefixes the world's manufacturer (``spare``) holds: those of the tests' GTINs
+#: 09506000134352, 09506000134369 and 4006381333931.
+WORLD_PREFIXES = ("9506000", "4006381")
 
 ALL_CHAINS = ("embedded", "anvil", "ganache")
 
@@ -79,7 +82,7 @@ class Actors:
     nurse: LocalAccount
     outsider: LocalAccount  # holds nothing
     authority2: LocalAccount  # a second licensing authority
-    spare: LocalAccount  # in the world deployment: an accredited, credentialed manufacturer
+    spare: LocalAccount  # in the world deployment: an accredited, credentialed manufacturer holding WORLD_PREFIXES
 
 
 @dataclass
@@ -164,6 +167,8 @@ def base_world(chain: Chain) -> Suite:
         issuer.credentials.issue(subject, kind, valid_from=now - 10, valid_until=now + WORLD_LIFETIME)
     ledger.consortium.accredit(actors.spare.address, InstitutionKind.MANUFACTURER, b"\x44" * 32)
     issuer.credentials.issue(actors.spare.address, "accreditation", valid_from=now - 10, valid_until=now + WORLD_LIFETIME)
+    for prefix in WORLD_PREFIXES:  # a GTIN belongs to the holder of its GS1 company prefix
+        ledger.using(actors.regulator).products.assign_prefix(prefix, actors.spare.address)
     register(ledger.using(people.patient), 1)
     ledger.using(people.patient).patients.appoint_delegate(people.guardian.address, now + WORLD_LIFETIME)
     return suite

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -78,3 +79,32 @@ def test_a_wallets_eth_sign_typed_data_v4_gives_the_same_signature():
         response = node.w3.provider.make_request("eth_signTypedData_v4", [PATIENT.address, consent.to_json(data)])
         from_wallet = bytes.fromhex(response["result"][2:])
     assert from_wallet == consent.sign(data, PATIENT)
+
+
+def test_typed_data_from_a_wallet_is_parsed_strictly_and_rebuilt_canonically():
+    data = consent.typed_data(DOMAIN, "Grant", GRANT)
+    as_hex = json.loads(json.dumps(data))
+    as_hex["message"].update(nonce="0x3", categories="6", deadline=hex(1_900_000_000))
+    as_hex["domain"]["chainId"] = "0x7a69"
+    parsed = consent.parse_typed_data(as_hex)
+    assert parsed == data and consent.digest(as_hex) == consent.digest(data)  # eth-account reads hex alike
+    for change, message in (({"referralAllowed": "false"}, "Grant.referralAllowed must be a JSON boolean"),
+                            ({"referralAllowed": 0}, "must be a JSON boolean"),
+                            ({"purpose": True}, "Grant.purpose must be a whole number"),
+                            ({"purpose": 256}, "from 0 to 2^8-1"),
+                            ({"categories": "0xzz"}, "Grant.categories must be a whole number"),
+                            ({"grantee": "0x12"}, "Grant.grantee must be an address"),
+                            ({"colour": 1}, "unknown field(s) 'colour'")):  # fmt: skip
+        bad = dict(data, message={**data["message"], **change})
+        with pytest.raises(errors.InvalidInput, match=re.escape(message)):
+            consent.parse_typed_data(bad)
+    for drop, message in (("deadline", "the Grant lacks the field 'deadline' (uint256)"), ("types", "lacks 'types'")):
+        bad = dict(data, message={k: v for k, v in data["message"].items() if k != drop}) if drop == "deadline" else \
+            {k: v for k, v in data.items() if k != drop}  # fmt: skip
+        with pytest.raises(errors.InvalidInput, match=re.escape(message)):
+            consent.parse_typed_data(bad)
+    other_types = dict(data, types={**data["types"], "Grant": data["types"]["Grant"][::-1]})
+    with pytest.raises(errors.InvalidInput, match="Grant type is not the contract's"):
+        consent.parse_typed_data(other_types)
+    with pytest.raises(errors.InvalidInput, match="must be a JSON boolean"):
+        consent.typed_data(DOMAIN, "Grant", {**GRANT, "referralAllowed": "false"})

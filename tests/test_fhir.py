@@ -96,6 +96,7 @@ def test_a_live_grant_on_chain_exports(world, ml, actors, patient):
 # ─── MedicationRequest ──────────────────────────────────────────────────────────────────────
 
 REGISTRY = "0x" + "33" * 20
+COMMITMENT = b"\xc0" * 32
 
 
 def prescription(**changes):
@@ -103,7 +104,7 @@ def prescription(**changes):
     from medledger.types import PrescriptionStatus
 
     values = dict(id=7, prescriber=DOCTOR, valid_until=ENDS, status=PrescriptionStatus.ACTIVE, refills=2, fills=0,
-                  dispensed=0, patient=PATIENT, gtin=9506000134352, quantity_per_fill=3, document_hash=b"\x05" * 32)  # fmt: skip
+                  dispensed=0, gtin=9506000134352, quantity_per_fill=3, document_hash=b"\x05" * 32)  # fmt: skip
     values.update(changes)
     return Prescription(**values)
 
@@ -111,7 +112,8 @@ def prescription(**changes):
 def test_a_prescription_maps_to_a_valid_medication_request():
     from fhir.resources.R4B.medicationrequest import MedicationRequest
 
-    resource = fhir.medication_request(prescription(), chain_id=31337, registry=REGISTRY, now=GRANTED, issued_at=GRANTED)
+    resource = fhir.medication_request(prescription(), chain_id=31337, registry=REGISTRY, now=GRANTED, issued_at=GRANTED,
+                                       patient=PATIENT, patient_commitment=COMMITMENT)  # fmt: skip
     MedicationRequest.model_validate(resource)
     assert (resource["id"], resource["intent"], resource["status"]) == ("rx-7", "order", "active")
     request = resource["dispenseRequest"]
@@ -123,6 +125,15 @@ def test_a_prescription_maps_to_a_valid_medication_request():
     assert resource["requester"]["identifier"]["value"] == f"eip155:31337:{DOCTOR}"
     assert resource["identifier"][0]["value"] == f"eip155:31337:{REGISTRY}/7"
     assert resource["authoredOn"] == "2027-01-15T08:00:00Z"
+
+
+def test_without_the_patients_slip_the_subject_is_the_commitment():
+    from fhir.resources.R4B.medicationrequest import MedicationRequest
+
+    resource = fhir.medication_request(prescription(), chain_id=1, registry=REGISTRY, now=GRANTED,
+                                       patient_commitment=COMMITMENT)  # fmt: skip
+    MedicationRequest.model_validate(resource)
+    assert resource["subject"] == {"identifier": {"system": fhir.PATIENT_COMMITMENT_SYSTEM, "value": "0x" + "c0" * 32}}
 
 
 @pytest.mark.parametrize("changes, now, status", [
@@ -137,7 +148,7 @@ def test_the_status_is_read_at_a_time(changes, now, status):
 
     if "status" in changes:
         changes = {**changes, "status": PrescriptionStatus(changes["status"])}
-    resource = fhir.medication_request(prescription(**changes), chain_id=1, registry=REGISTRY, now=now)
+    resource = fhir.medication_request(prescription(**changes), chain_id=1, registry=REGISTRY, now=now, patient_commitment=COMMITMENT)
     assert resource["status"] == status and "authoredOn" not in resource
 
 
@@ -145,6 +156,8 @@ def test_a_prescription_that_cannot_be_expressed_is_refused():
     from medledger.types import PrescriptionStatus
 
     with pytest.raises(errors.InvalidInput, match="quantity per fill"):
-        fhir.medication_request(prescription(quantity_per_fill=0), chain_id=1, registry=REGISTRY, now=GRANTED)
+        fhir.medication_request(prescription(quantity_per_fill=0), chain_id=1, registry=REGISTRY, now=GRANTED,
+                                patient_commitment=COMMITMENT)
     with pytest.raises(errors.InvalidInput, match="ever issued"):
-        fhir.medication_request(prescription(status=PrescriptionStatus.NONE), chain_id=1, registry=REGISTRY, now=GRANTED)
+        fhir.medication_request(prescription(status=PrescriptionStatus.NONE), chain_id=1, registry=REGISTRY, now=GRANTED,
+                                patient_commitment=COMMITMENT)

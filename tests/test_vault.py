@@ -9,7 +9,9 @@ import pytest
 from medledger import errors
 from medledger.identity import public_key
 from medledger.types import RecordCategory
-from medledger.vault import Delivery, ReadRefused, ReadRequest, TamperedRecord, Vault, VaultError, open_delivery
+from medledger.vault import (
+    Delivery, ReadNotConfirmed, ReadRefused, ReadRequest, TamperedRecord, Vault, VaultError, open_delivery,
+)  # fmt: skip
 from tests.helpers import register, until
 
 LAB_REPORT = b"HbA1c 6.1 %; creatinine 0.9 mg/dL"  # stands for a FHIR bundle; never leaves the vault in clear
@@ -211,3 +213,15 @@ def test_a_request_for_another_vault_is_refused(ml, tmp_path, vault, lab_record,
     request = logged_request(ml.hospital, lab_record, other)
     with pytest.raises(ReadRefused, match="for vault"):
         vault.serve(request, ml.outsider)
+
+
+def test_a_dev_chain_serves_at_once_by_default_and_counts_blocks_when_asked(world, ml, vault, lab_record, logged_request):
+    """0 confirmations by default on every local chain; a setting counts blocks, even where the node
+    (eth-tester, ganache) calls its latest block finalized."""
+    assert vault.required_confirmations(ml.hospital.transactor.chain_id) == 0
+    strict = Vault(vault.root, custodian_key=CUSTODIAN_KEY, confirmations=1)
+    request = logged_request(ml.hospital, lab_record, strict)
+    with pytest.raises(ReadNotConfirmed, match="0 of 1 confirmations, retry"):
+        strict.serve(request, ml.outsider)
+    world.chain.advance_time(1)  # mines a block on top of the read
+    strict.serve(request, ml.outsider)

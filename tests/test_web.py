@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from medledger.identity import identity_commitment
-from medledger.relay import relay_server
+from medledger.chain import free_port
+from medledger.relay import RelayPolicy, relay_server
 from medledger.types import RecordCategory
 from medledger.web import web_server
 from tests.conftest import own_anvil
@@ -80,8 +81,10 @@ def test_register_grant_revoke_and_a_relayed_signed_grant_in_a_browser(anvil_sui
     patient = actors.outsider  # a dev account: anvil signs for it
     ledger = suite.ledger(actors.admin)
     w3 = suite.chain.w3
-    with relay_server(ledger.using(actors.hospital), port=0) as relay, \
-            web_server(ledger, port=0, relay_url=relay.url) as web:  # fmt: skip
+    page_port = free_port()  # the relay answers (CORS) only the page's own origin
+    policy = RelayPolicy(allow_origins=(f"http://127.0.0.1:{page_port}",))
+    with relay_server(ledger.using(actors.hospital), port=0, policy=policy) as relay, \
+            web_server(ledger, port=page_port, relay_url=relay.url) as web:  # fmt: skip
         page = browser.new_context(accept_downloads=True).new_page()
         page.add_init_script(INJECTED_WALLET % {"account": patient.address, "node": suite.chain.node.url})
         page.goto(web.url + "/")
@@ -164,3 +167,21 @@ def test_the_page_server_names_bad_requests(anvil_suite):
             with pytest.raises(urllib.error.HTTPError) as refused:
                 urllib.request.urlopen(f"{web.url}/api/grant-typed-data?{query}")
             assert refused.value.code == 400 and message in json.loads(refused.value.read())["error"]
+
+
+def test_the_page_server_sends_no_cors_and_drops_slow_clients(world, ml):
+    """The page is served from its own origin, so other sites get no CORS answer; a client that
+    sends nothing is dropped after the timeout while others are served (the pool is bounded)."""
+    import socket
+    import time
+
+    with web_server(ml.admin, port=0, workers=1, timeout=0.5) as web:
+        silent = socket.create_connection(web.httpd.server_address[:2])  # holds the only worker
+        started = time.monotonic()
+        request = urllib.request.Request(web.url + "/config.json", headers={"Origin": "https://evil.example"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 200 and answer.headers["Access-Control-Allow-Origin"] is None
+        silent.settimeout(10)
+        assert silent.recv(1) == b""
+        assert time.monotonic() - started < 3
+        silent.close()

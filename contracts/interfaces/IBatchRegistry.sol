@@ -250,7 +250,10 @@ interface IBatchRegistry {
     /// @notice `keccak256(abi.encode(shipment))`.
     function shipmentId(Shipment calldata shipment) external pure returns (bytes32);
 
-    /// @notice Whether batch `batchId` may be trusted now, and if not why.
+    /// @notice Whether batch `batchId` may be trusted now, and if not why. A batch stands on the
+    /// product registration it was registered under: once a regulator voids that registration
+    /// (`IProductRegistry.voidProduct`) the batch answers `ProductVoided`, and it never moves or is
+    /// dispensed again, even if the GTIN's prefix holder registers the GTIN anew.
     function verify(bytes32 batchId) external view returns (BatchValidity);
 
     /// @notice Whether `unit` belongs to batch `batchId` (by `proof`, from the batch's serial

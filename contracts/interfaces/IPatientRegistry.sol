@@ -13,6 +13,14 @@ import {IConsortiumRegistry} from "./IConsortiumRegistry.sol";
 /// consent given by transaction or by EIP-712 signature; whoever holds the MRN and its salt
 /// resolves it to the wallet. Any account (practitioner, institution) can publish an encryption key
 /// here too: it is where record keys are wrapped to.
+///
+/// Rules:
+/// - Privacy of links: no event, storage word or calldata of a transaction that the patient (or
+///   its delegate) did not send or sign links the patient's wallet to an institution. An
+///   institution's proposal names the patient only through a salted patient commitment; the
+///   wallet appears when the patient accepts, by its own transaction.
+/// - Every signed consent can be cancelled before it is used: `cancelSignatures` uses up the
+///   patient's nonce, so no `MrnLinkConsent` signed before it works afterwards.
 interface IPatientRegistry {
     // ─── Errors ──────────────────────────────────────────────────────────────────────────────
 
@@ -52,8 +60,13 @@ interface IPatientRegistry {
     /// @notice `institution`'s MRN commitment `mrnCommitment` is not in the state the call needs.
     error MrnLinkStateInvalid(address institution, bytes32 mrnCommitment);
 
-    /// @notice `account` is neither the patient (or a delegate) nor the institution of MRN link `mrnCommitment`.
+    /// @notice `account` is neither the patient (or a delegate) nor the institution of MRN link `mrnCommitment`
+    /// (a proposal, which names no patient, is withdrawn by its institution only).
     error NotMrnLinkParty(address account, bytes32 mrnCommitment);
+
+    /// @notice The patient and salt given do not open the patient commitment of `institution`'s
+    /// proposal `mrnCommitment`: the proposal is for another patient, or the salt is wrong.
+    error MrnProposalMismatch(address institution, bytes32 mrnCommitment);
 
     /// @notice The signature's deadline `deadline` has passed (now `currentTime`).
     error SignatureExpired(uint256 deadline, uint256 currentTime);
@@ -78,14 +91,19 @@ interface IPatientRegistry {
     /// @notice `patient` removed `delegate`.
     event DelegateRemoved(address indexed patient, address indexed delegate);
 
-    /// @notice `institution` proposed linking its MRN commitment `mrnCommitment` to `patient`.
-    event MrnLinkProposed(bytes32 indexed mrnCommitment, address indexed patient, address indexed institution);
+    /// @notice `institution` proposed linking its MRN commitment `mrnCommitment` to the patient behind
+    /// `patientCommitment` (see `proposeMrnLink`); no wallet is named.
+    event MrnLinkProposed(bytes32 indexed mrnCommitment, address indexed institution, bytes32 patientCommitment);
 
     /// @notice MRN commitment `mrnCommitment` of `institution` now resolves to `patient`.
     event MrnLinked(bytes32 indexed mrnCommitment, address indexed patient, address indexed institution);
 
     /// @notice `institution`'s MRN commitment `mrnCommitment` was unlinked (or its proposal withdrawn) by `by`.
     event MrnUnlinked(bytes32 indexed mrnCommitment, address indexed institution, address indexed by);
+
+    /// @notice `by` voided every `MrnLinkConsent` of `patient` not yet used (nonce `nonce` used up).
+    /// Same event as `IConsentManager.SignaturesCancelled`, emitted by this contract for its own nonce.
+    event SignaturesCancelled(address indexed patient, address indexed by, uint256 nonce);
 
     // ─── Identity and keys ───────────────────────────────────────────────────────────────────
 
@@ -114,13 +132,21 @@ interface IPatientRegistry {
 
     // ─── Institutions' patient numbers ───────────────────────────────────────────────────────
 
-    /// @notice The calling institution proposes linking its MRN commitment to `patient`; the link
-    /// takes effect when the patient or a delegate accepts with `acceptMrnLink`.
+    /// @notice The calling (active) institution proposes linking its MRN commitment to a patient it
+    /// names only by a salted patient commitment, so that neither the call nor its storage or event
+    /// tells anyone which wallet visited the institution. It hands the patient the salt off chain
+    /// (with the MRN commitment); the link takes effect when the patient or a delegate accepts with
+    /// `acceptMrnLink`, revealing the wallet by its own transaction. A proposal the patient ignores
+    /// links nothing; the institution may withdraw it with `unlinkMrn`.
     /// @param mrnCommitment `keccak256(abi.encode(institution, keccak256(mrn), salt))`, computed off chain
-    function proposeMrnLink(address patient, bytes32 mrnCommitment) external;
+    /// @param patientCommitment `keccak256(abi.encode(institution, mrnCommitment, patient, proposalSalt))`
+    /// with a fresh random 32-byte `proposalSalt`, computed off chain (never by a node call naming the patient)
+    function proposeMrnLink(bytes32 mrnCommitment, bytes32 patientCommitment) external;
 
-    /// @notice The patient (or an active delegate) accepts `institution`'s proposed link `mrnCommitment`.
-    function acceptMrnLink(address institution, bytes32 mrnCommitment) external;
+    /// @notice The patient (or an active delegate) accepts `institution`'s proposed link
+    /// `mrnCommitment`, opening its patient commitment with `patient` and `proposalSalt`. The
+    /// institution must still be active.
+    function acceptMrnLink(address institution, bytes32 mrnCommitment, address patient, bytes32 proposalSalt) external;
 
     /// @notice The calling institution links its MRN commitment to `patient` in one step, with the
     /// consent of the patient or an active delegate (`signer`) given as an EIP-712 `MrnLinkConsent`
@@ -136,9 +162,14 @@ interface IPatientRegistry {
         bytes calldata signature
     ) external;
 
-    /// @notice Removes `institution`'s proposed or linked MRN commitment. The patient, an active
-    /// delegate, or the institution.
+    /// @notice Removes `institution`'s linked MRN commitment (the patient, an active delegate, or the
+    /// institution) or withdraws its proposal (the institution: a proposal names no patient).
     function unlinkMrn(address institution, bytes32 mrnCommitment) external;
+
+    /// @notice Voids every `MrnLinkConsent` of `patient` not yet used, by using up its nonce. The
+    /// patient or an active delegate. `IConsentManager.cancelSignatures` does the same for grants
+    /// and revocations: each contract keeps its own nonce, so "cancel my signatures" calls both.
+    function cancelSignatures(address patient) external;
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
 
@@ -160,8 +191,12 @@ interface IPatientRegistry {
     /// @notice True when `patient` is registered and `account` is the patient or an active delegate of it.
     function canActFor(address account, address patient) external view returns (bool);
 
-    /// @notice The link stored under `institution`'s MRN commitment `mrnCommitment`.
+    /// @notice The link stored under `institution`'s MRN commitment `mrnCommitment`; for a pending
+    /// proposal, status Proposed with no patient (see `mrnProposal`).
     function mrnLink(address institution, bytes32 mrnCommitment) external view returns (MrnLink memory);
+
+    /// @notice The patient commitment of `institution`'s pending proposal `mrnCommitment`; zero if none.
+    function mrnProposal(address institution, bytes32 mrnCommitment) external view returns (bytes32);
 
     /// @notice The patient `institution`'s MRN commitment resolves to, or the zero address if it is not linked.
     function resolveMrn(address institution, bytes32 mrnCommitment) external view returns (address);

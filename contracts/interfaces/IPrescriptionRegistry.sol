@@ -9,14 +9,33 @@ import {IPatientRegistry} from "./IPatientRegistry.sol";
 
 /// @title Electronic prescriptions, filled once per allowed fill, atomically with dispensing.
 /// @notice A practitioner with a valid medical licence (and, for a product a regulator restricted
-/// to a specialty, a valid certification in it) prescribes a registered product for a registered
-/// patient: units per fill, refills, validity and the hash of the signed document. An active
-/// pharmacy fills it by dispensing serialised units of a batch of that product in the same call,
-/// so a prescription is never filled without units leaving a shelf, nor units dispensed without
-/// a prescription. A prescription never dispenses more than `quantityPerFill` per fill, nor more
-/// than `1 + refills` fills, nor after its validity, its cancellation or its prescriber's licence.
+/// to a specialty, a valid certification in it) prescribes a registered product for a patient:
+/// units per fill, refills, validity and the hash of the signed document. A licensed pharmacy fills
+/// it by dispensing serialised units of a batch of that product in the same call, so a
+/// prescription is never filled without units leaving a shelf, nor units dispensed without a
+/// prescription. A prescription never dispenses more than `quantityPerFill` per fill, nor more than
+/// `1 + refills` fills, nor after its validity or its cancellation.
+///
+/// Trust rules. The same standing rule for the same role everywhere: a pharmacy fills only while it
+/// is an active pharmacy member holding a valid accreditation (`ICredentialRegistry.isCredentialed`),
+/// as a manufacturer needs both to register. The prescriber's standing is checked at every fill, not
+/// only at issue: its medical licence, and the specialty certification a regulator requires for the
+/// product now (a restriction set after issue applies to the fills still to come).
+///
+/// Privacy of links: the patient does not act when a prescription is issued or filled, so no event,
+/// storage or calldata of those transactions names the patient's wallet. A prescription carries
+/// only `patientCommitment = keccak256(abi.encode(patientWallet, salt))`, in its `PrescriptionIssued`
+/// event (the contract never reads it, so it is not stored): the prescriber's client picks a random
+/// 32-byte salt and hands it to the patient with the prescription (printed or as a QR code). The
+/// patient, and the pharmacy the patient shows it to, can match the prescription; nobody else can
+/// tell whose it is. The price: the chain can no longer check that the patient is registered or is
+/// not the prescriber. medledger's client checks both before issuing (a view call, which reveals the
+/// wallet to the node queried but leaves nothing on chain), and the pharmacy's client checks the
+/// slip the patient presents against the commitment before filling.
+///
 /// It maps to FHIR MedicationRequest: `dispenseRequest.quantity`, `numberOfRepeatsAllowed`,
-/// `validityPeriod`.
+/// `validityPeriod`; `subject` is the patient's wallet when the reader holds the salt, otherwise
+/// the commitment as an identifier.
 interface IPrescriptionRegistry {
     // ─── Errors ──────────────────────────────────────────────────────────────────────────────
 
@@ -30,11 +49,11 @@ interface IPrescriptionRegistry {
     /// which `prescriber` lacks.
     error SpecialtyRequired(address prescriber, uint64 gtin, uint64 specialty);
 
-    /// @notice `patient` is not a registered patient.
-    error PatientNotRegistered(address patient);
+    /// @notice The patient commitment is zero: a prescription is for someone.
+    error EmptyPatientCommitment();
 
-    /// @notice A practitioner may not prescribe for its own wallet.
-    error SelfPrescription(address prescriber);
+    /// @notice `account` is not an active pharmacy member holding a valid accreditation.
+    error NotLicensedPharmacy(address account);
 
     /// @notice No product is registered under `gtin`.
     error ProductNotFound(uint64 gtin);
@@ -64,11 +83,12 @@ interface IPrescriptionRegistry {
 
     // ─── Events ──────────────────────────────────────────────────────────────────────────────
 
-    /// @notice `prescriber` prescribed product `gtin` for `patient` as prescription `id`.
+    /// @notice `prescriber` prescribed product `gtin` as prescription `id` for the patient whose
+    /// wallet and salt hash to `patientCommitment` (`keccak256(abi.encode(wallet, salt))`).
     event PrescriptionIssued(
         uint256 indexed id,
         address indexed prescriber,
-        address indexed patient,
+        bytes32 indexed patientCommitment,
         uint64 gtin,
         uint32 quantityPerFill,
         uint8 refills,
@@ -91,15 +111,17 @@ interface IPrescriptionRegistry {
 
     // ─── Operations ──────────────────────────────────────────────────────────────────────────
 
-    /// @notice Prescribes product `gtin` for `patient`. Only a licensed practitioner (certified in
-    /// the product's required specialty, if any), not for itself.
+    /// @notice Prescribes product `gtin` for the patient committed to by `patientCommitment`. Only a
+    /// licensed practitioner (certified in the product's required specialty, if any).
+    /// @param patientCommitment `keccak256(abi.encode(patientWallet, salt))`, salt chosen by the
+    /// prescriber's client and handed to the patient; never the wallet itself
     /// @param quantityPerFill the most units (packs) one fill dispenses
     /// @param refills fills allowed after the first
     /// @param validUntil end of validity (exclusive), at most `MAX_VALIDITY` from now
     /// @param documentHash hash of the signed prescription document (dosage instructions stay off chain)
     /// @return id the prescription's number, counted from 1
     function issuePrescription(
-        address patient,
+        bytes32 patientCommitment,
         uint64 gtin,
         uint32 quantityPerFill,
         uint8 refills,
@@ -107,9 +129,10 @@ interface IPrescriptionRegistry {
         bytes32 documentHash
     ) external returns (uint256 id);
 
-    /// @notice The calling pharmacy fills prescription `id` by dispensing `units` of batch
-    /// `batchId` (see `IBatchRegistry.dispense`), units that must be on its own shelf. When the
-    /// units raise a counterfeit alarm, the call succeeds, the alarm stays on chain, and neither the
+    /// @notice The calling pharmacy (an active pharmacy member holding a valid accreditation) fills
+    /// prescription `id` by dispensing `units` of batch `batchId` (see `IBatchRegistry.dispense`),
+    /// units that must be on its own shelf, if `check(id)` says it is fillable now. When the units
+    /// raise a counterfeit alarm, the call succeeds, the alarm stays on chain, and neither the
     /// prescription nor any shelf changes.
     /// @param evidence each unit's custody range and the units' proof in the batch's serial tree
     /// @return filled true when the units were dispensed and the fill counted
@@ -123,7 +146,7 @@ interface IPrescriptionRegistry {
 
     /// @notice A regulator restricts product `gtin` to prescribers certified in `specialty`
     /// (a `CredentialKind.Specialty` scope), or lifts the restriction with 0. Applies to new
-    /// prescriptions.
+    /// prescriptions and to every later fill of existing ones (their prescriber must then hold it).
     function setSpecialtyRequirement(uint64 gtin, uint64 specialty) external;
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
@@ -140,11 +163,16 @@ interface IPrescriptionRegistry {
     /// @notice The stored prescription `id` (status None if never issued).
     function prescription(uint256 id) external view returns (Prescription memory);
 
-    /// @notice Whether prescription `id` may be filled now, and if not why.
+    /// @notice Whether prescription `id` may be filled now, and if not why: its status, validity and
+    /// fill count, its prescriber's licence, and the specialty the product requires now.
     function check(uint256 id) external view returns (PrescriptionValidity);
 
     /// @notice Whether `prescriber` may prescribe product `gtin` now.
     function canPrescribe(address prescriber, uint64 gtin) external view returns (bool);
+
+    /// @notice Whether `account` may fill prescriptions now: an active pharmacy member holding a
+    /// valid accreditation.
+    function isLicensedPharmacy(address account) external view returns (bool);
 
     /// @notice The specialty product `gtin` is restricted to (0: none).
     function specialtyRequirement(uint64 gtin) external view returns (uint64);
@@ -155,6 +183,7 @@ interface IPrescriptionRegistry {
     /// @notice The batch registry that dispenses for this registry.
     function batches() external view returns (IBatchRegistry);
 
-    /// @notice The patient registry prescriptions are checked against.
+    /// @notice The patient registry clients check patients against before issuing (not on chain:
+    /// the call would name the patient's wallet).
     function patients() external view returns (IPatientRegistry);
 }

@@ -1,15 +1,29 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Record, RecordCategory, RecordStatus} from "../types/MedLedgerTypes.sol";
+import {RecordCategory, RecordDetails, RecordStatus} from "../types/MedLedgerTypes.sol";
 import {IConsentManager} from "./IConsentManager.sol";
+import {ICredentialRegistry} from "./ICredentialRegistry.sol";
 
-/// @title Anchored medical records and their version chains.
+/// @title Anchored medical records, their version chains and the patient's amendments.
 /// @notice A provider with write permission for a category (a grant with write, checked in
 /// `IConsentManager.canWrite`), or the patient, anchors a record: the hash of its ciphertext, the
-/// patient, the category, where the ciphertext lives, and the version it supersedes. Anyone
-/// holding a file checks with `verify` whether it is the current version, an older one, or not a
-/// record at all. Reads are logged in `IConsentManager.logAccess`, next to the grants they rest on.
+/// patient, the category, where the ciphertext lives, and the version it supersedes. The anchor
+/// records its author. Anyone holding a file checks with `verify` whether it is the current
+/// version, an older one, or not a record at all, and with `verifyWithAuthor` who anchored it.
+/// Reads are logged in `IConsentManager.logAccess`, next to the grants they rest on.
+///
+/// Rules:
+/// - A record version is superseded only by its author, or by the institution it acted for:
+///   a practitioner may supersede a record its institution anchored while it is employed there
+///   now (`ICredentialRegistry.isEmployedBy(practitioner, institution)`); an institution may
+///   supersede a record its practitioner anchored while employed by it, when that employment is
+///   still active and began no later than the record (`employment(...).since <= anchoredAt`).
+///   Anyone else, the patient included, is refused with `NotRecordAuthor`, even with write permission.
+/// - A patient's amendment is a distinct kind of record (`RecordKind.Amendment`, anchored with
+///   `amendRecord`) that refers to the record it amends and never hides it: the amended record
+///   stays Current in `verify`, keeps its place in its version chain, and names its latest
+///   amendment in `record`. A newer amendment of the same record supersedes the older amendment.
 interface IRecordRegistry {
     // ─── Errors ──────────────────────────────────────────────────────────────────────────────
 
@@ -37,9 +51,25 @@ interface IRecordRegistry {
     /// @notice The URI is empty or longer than 256 bytes (`length`).
     error InvalidUri(uint256 length);
 
+    /// @notice `account` may not supersede record `previous`: only its author `author` (or the
+    /// institution it acted for, see the rules above) anchors a new version of it.
+    error NotRecordAuthor(address account, bytes32 previous, address author);
+
+    /// @notice Record `previous` is a patient's amendment: the patient replaces it by amending the
+    /// original record again (`amendRecord`), not by a new version.
+    error AmendmentNotSupersedable(bytes32 previous);
+
+    /// @notice `account` is not the patient of record `original`; only the patient amends a record.
+    error NotRecordPatient(address account, bytes32 original);
+
+    /// @notice Record `original` cannot be amended: it is itself an amendment, or the patient's own
+    /// record (which the patient supersedes instead).
+    error NotAmendable(bytes32 original);
+
     // ─── Events ──────────────────────────────────────────────────────────────────────────────
 
     /// @notice `author` anchored record `contentHash` of `patient`, replacing `supersedes` (zero if new).
+    /// An amendment is anchored with this event too, followed by `RecordAmended`.
     event RecordAnchored(
         bytes32 indexed contentHash,
         address indexed patient,
@@ -49,9 +79,14 @@ interface IRecordRegistry {
         string uri
     );
 
+    /// @notice `patient` anchored `amendment` as its amendment of record `original`.
+    event RecordAmended(bytes32 indexed original, bytes32 indexed amendment, address indexed patient);
+
     // ─── Operations ──────────────────────────────────────────────────────────────────────────
 
-    /// @notice Anchors a record. The patient itself, or a grantee with write permission for `category`.
+    /// @notice Anchors a record. The patient itself, or a grantee with write permission for
+    /// `category`; a new version (`supersedes` non-zero) only by the author of the version it
+    /// replaces, or the institution it acted for (see the rules above).
     /// @param contentHash SHA-256 of the ciphertext file
     /// @param uri where the ciphertext can be fetched (no personal data: e.g. `vault://<hash>`), at most 256 bytes
     /// @param supersedes the current version this one replaces, of the same patient and category; zero if none
@@ -63,14 +98,31 @@ interface IRecordRegistry {
         bytes32 supersedes
     ) external;
 
+    /// @notice The patient anchors its amendment of `original` (a record another author anchored
+    /// for it): a statement of correction or disagreement, of the same category, that refers to
+    /// `original` and leaves it Current. A later amendment of the same record supersedes the earlier one.
+    /// @param contentHash SHA-256 of the amendment's ciphertext file
+    /// @param uri where the amendment's ciphertext can be fetched, at most 256 bytes
+    function amendRecord(bytes32 original, bytes32 contentHash, string calldata uri) external;
+
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
 
-    /// @notice Whether a file with hash `contentHash` is an anchored record's current version, an older one, or unknown.
+    /// @notice Whether a file with hash `contentHash` is an anchored record's current version, an
+    /// older one, or unknown. An amended record stays Current.
     function verify(bytes32 contentHash) external view returns (RecordStatus);
 
-    /// @notice The anchored record `contentHash` (patient zero if unknown).
-    function record(bytes32 contentHash) external view returns (Record memory);
+    /// @notice `verify`, and who anchored the record (zero if unknown).
+    function verifyWithAuthor(bytes32 contentHash) external view returns (RecordStatus status, address author);
+
+    /// @notice The anchored record `contentHash` (patient zero if unknown), its author and latest amendment.
+    function record(bytes32 contentHash) external view returns (RecordDetails memory);
+
+    /// @notice The patient's latest amendment of record `original`; zero if none.
+    function latestAmendment(bytes32 original) external view returns (bytes32);
 
     /// @notice The consent manager that decides who may read and write.
     function consent() external view returns (IConsentManager);
+
+    /// @notice The credential registry whose employments say which institution a practitioner acts for.
+    function credentials() external view returns (ICredentialRegistry);
 }

@@ -87,7 +87,7 @@ struct Employment {
 /// @notice Lifecycle of the link between an institution's local patient number (MRN) and a patient.
 enum MrnLinkStatus {
     None, // no link under this commitment, or it was unlinked
-    Proposed, // the institution proposed it; the patient (or a delegate) has not accepted yet
+    Proposed, // the institution proposed it under a patient commitment; the patient (or a delegate) has not accepted yet
     Linked
 }
 
@@ -100,11 +100,12 @@ struct EncryptionKey {
 
 /// @notice An institution's patient number, linked to a patient wallet. Keyed by (institution,
 /// salted MRN commitment): holding the MRN and its salt is what lets anyone resolve it, and no
-/// institution can take another's commitment. One storage slot.
+/// institution can take another's commitment. One storage slot. A proposal is stored apart, as a
+/// patient commitment only (see `IPatientRegistry.proposeMrnLink`).
 struct MrnLink {
-    address patient; // the patient wallet the MRN belongs to
+    address patient; // the patient wallet the MRN belongs to; zero while only proposed (a proposal names no wallet)
     MrnLinkStatus status;
-    uint40 since; // time of the proposal, then of the link
+    uint40 since; // time of the link; zero while only proposed (the proposal's time is its event's)
 }
 
 /// @notice Why a grantee may read a patient's records; each maps to an HL7 v3 ActReason purpose of
@@ -176,27 +177,59 @@ enum AccessBasis {
     BreakGlass // an open emergency session
 }
 
-/// @notice An anchored record: the ciphertext's hash is the key; the data stays off chain. One slot.
+/// @notice What an anchored record is: a version of the record itself, or a patient's amendment to one.
+enum RecordKind {
+    Entry, // the record (or a new version of it), anchored by its author
+    Amendment // the patient's statement on another author's record; it never replaces that record
+}
+
+/// @notice An anchored record, as stored: the ciphertext's hash is the key; the data stays off
+/// chain. One slot (20 + 1 + 5 + 1 + 1 + 4 bytes): the author is stored as a number (see
+/// `RecordRegistry`), so that the author costs no second slot per record.
 struct Record {
     address patient; // whose record it is
     RecordCategory category;
     uint40 anchoredAt;
     bool superseded; // a newer version was anchored over it
+    RecordKind kind;
+    uint32 authorId; // 0: the patient itself; otherwise the number the registry gave the author at its first anchor
 }
 
-/// @notice What `RecordRegistry.verify` says about a file's hash.
+/// @notice An anchored record as `RecordRegistry.record` shows it: the author resolved to its address.
+struct RecordDetails {
+    address patient; // whose record it is; zero if no such record
+    address author; // who anchored it (the patient for its own records and amendments)
+    RecordCategory category;
+    RecordKind kind;
+    uint40 anchoredAt;
+    bool superseded; // a newer version was anchored over it
+    bytes32 latestAmendment; // the patient's latest amendment of this record; zero if none
+}
+
+/// @notice What `RecordRegistry.verify` says about a file's hash. A record the patient amended
+/// stays Current: an amendment is told apart by `RecordDetails.latestAmendment`, it never hides the record.
 enum RecordStatus {
     Unknown, // never anchored: not a medledger record, or altered
     Current, // anchored and not superseded
     Superseded // anchored, but a newer version replaced it
 }
 
-/// @notice A medicinal product (GS1 trade item), registered by its manufacturer. Two storage slots.
+/// @notice A medicinal product (GS1 trade item), registered by the holder of its GS1 company prefix.
+/// Three storage slots; manufacturer and the voided flag share the first, so "is this registration
+/// live, and whose" is one SLOAD.
 struct Product {
-    address manufacturer; // the accredited manufacturer that registered it
+    address manufacturer; // the accredited manufacturer that registered it (kept when voided)
     uint40 registeredAt;
+    bool voided; // a regulator voided this registration (registered in error): its batches no longer verify
     bytes32 nameHash; // keccak256 of the product's name as labelled (UTF-8, NFC, trimmed): a name anyone can check
     bytes32 documentHash; // hash of the product's regulatory dossier or label
+}
+
+/// @notice A GS1 company prefix as assigned on chain, keyed by (length, value): `0614141` is length 7,
+/// value 614141, distinct from `614141` (length 6). One storage slot.
+struct CompanyPrefix {
+    address holder; // the manufacturer it is assigned to; zero when unassigned
+    uint32 longerAssigned; // assigned prefixes that begin with this one; while non-zero it cannot be assigned
 }
 
 /// @notice Lifecycle of a batch. Expiry is not a status: it follows from the expiry date.
@@ -214,7 +247,8 @@ enum BatchValidity {
     Unknown, // no batch with this product and lot
     Expired,
     Quarantined, // suspect: on hold
-    Recalled
+    Recalled,
+    ProductVoided // a regulator voided the product registration the batch was registered under
 }
 
 /// @notice A batch (lot) of a product. Keyed by `batchId(gtin, lot)`; four storage slots.
@@ -277,7 +311,8 @@ enum UnitValidity {
     Expired,
     Quarantined, // suspect: the batch is on hold
     Recalled,
-    AlreadyDispensed // the unit was dispensed to a patient: another box with its serial is suspect
+    AlreadyDispensed, // the unit was dispensed to a patient: another box with its serial is suspect
+    ProductVoided // a regulator voided the product registration its batch was registered under
 }
 
 /// @notice One serialised unit (saleable pack) of a batch, as the serial tree commits to it.
@@ -317,11 +352,13 @@ enum PrescriptionValidity {
     Cancelled,
     Expired,
     FullyFilled, // every fill it allows was made
-    PrescriberNotLicensed // the prescriber's medical licence is no longer valid
+    PrescriberNotLicensed, // the prescriber's medical licence is no longer valid
+    PrescriberLacksSpecialty // the product is restricted to a specialty the prescriber holds no valid certification in
 }
 
 /// @notice A prescription (maps to FHIR MedicationRequest). Three storage slots; a fill rewrites
-/// only the first.
+/// only the first. The patient is not stored: only the `PrescriptionIssued` event carries a salted
+/// commitment to the patient's wallet (see `IPrescriptionRegistry`).
 struct Prescription {
     address prescriber; // the licensed practitioner who issued it
     uint40 validUntil; // end of validity (exclusive): FHIR dispenseRequest.validityPeriod.end
@@ -329,7 +366,6 @@ struct Prescription {
     uint8 refills; // fills allowed after the first: FHIR dispenseRequest.numberOfRepeatsAllowed
     uint8 fills; // fills made so far
     uint32 dispensed; // units dispensed over all fills
-    address patient; // the registered patient wallet it is for
     uint64 gtin; // the product: FHIR medicationCodeableConcept (GS1 GTIN)
     uint32 quantityPerFill; // most units one fill dispenses: FHIR dispenseRequest.quantity
     bytes32 documentHash; // hash of the signed prescription document (dosage text stays off chain)

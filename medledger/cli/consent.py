@@ -1,4 +1,4 @@
-"""``medledger consent grant|revoke|sign|relay|refer|list|show``."""
+"""``medledger consent grant|revoke|sign|relay|cancel-signatures|refer|list|show``."""
 
 from __future__ import annotations
 
@@ -137,6 +137,20 @@ def relay(ctx: click.Context, session: Session, signed_file: Path) -> None:
     emit(ctx, {"type": signed.primary_type, "patient": signed.message["patient"],
                "grantee": signed.message["grantee"], "signed_by": signed.signer, **receipt_fields(receipt)},
          title="consent relayed")  # fmt: skip
+
+
+@consent.command(name="cancel-signatures")
+@click.option("--patient", "patient_address", default=None, help="The patient, when a delegate acts.")
+@chain_options
+@click.pass_context
+def cancel_signatures(ctx: click.Context, session: Session, patient_address: str | None) -> None:
+    """Void every consent the patient signed and nobody used yet: grants and revocations
+    (ConsentManager) and MRN-link consents (PatientRegistry). Two transactions; if only one goes
+    through, the error says which signatures are void and which are not."""
+    done = session.ledger().consent.cancel_signatures(patient_address)
+    emit(ctx, {"patient": done.patient, "consent_manager_tx": done.consent.tx_hash,
+               "patient_registry_tx": done.patients.tx_hash,
+               "gas_used": done.consent.gas_used + done.patients.gas_used}, title="signatures cancelled")  # fmt: skip
 
 
 @consent.command()

@@ -19,7 +19,8 @@ from medledger.cli.common import document_hash as hash_of_document
 from medledger.cli.output import emit
 from medledger.client.batches import batch_id as make_batch_id
 from medledger.client.facade import MedLedger
-from medledger.client.prescriptions import Prescription
+from medledger.client.base import bytes32
+from medledger.client.prescriptions import Prescription, Slip
 from medledger.client.products import format_gtin, parse_gtin
 from medledger.errors import InvalidInput
 from medledger.gs1 import Pack, parse_pack
@@ -29,6 +30,7 @@ from medledger.types import PackVerdict, PrescriptionStatus
 #: Exit status when a pack is not verified or a fill raised a counterfeit alarm.
 SUSPECT_EXIT = 3
 PROOFS = click.Path(exists=True, dir_okay=False, path_type=Path)
+SLIP = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 def load_proofs(path: Path) -> tuple[SerialTree, dict[str, Any]]:
@@ -182,56 +184,86 @@ def rx() -> None:
     """Prescriptions: issue (licensed practitioner), fill (pharmacy), cancel (prescriber), show."""
 
 
-def prescription_fields(found: Prescription, validity: Any) -> dict[str, Any]:
+def prescription_fields(found: Prescription, validity: Any, commitment: bytes, slip: Slip | None = None) -> dict[str, Any]:
+    """What `rx show` prints; the patient's wallet only from the patient's slip (the chain holds a commitment)."""
     return {
-        "id": found.id, "status": found.status, "fillable": validity, "patient": found.patient,
-        "prescriber": found.prescriber, "gtin": format_gtin(found.gtin), "quantity_per_fill": found.quantity_per_fill,
+        "id": found.id, "status": found.status, "fillable": validity, "patient_commitment": commitment,
+        **({"patient": slip.patient} if slip else {}), "prescriber": found.prescriber, "gtin": format_gtin(found.gtin), "quantity_per_fill": found.quantity_per_fill,
         "refills": found.refills, "fills": found.fills, "fills_left": found.fills_left, "dispensed": found.dispensed,
         "valid_until": show_time(found.valid_until), "document_hash": found.document_hash,
     }  # fmt: skip
 
 
-def _show(ledger: MedLedger, prescription_id: int) -> dict[str, Any]:
+def _show(ledger: MedLedger, prescription_id: int, slip: Slip | None = None) -> dict[str, Any]:
     found = ledger.prescriptions.get(prescription_id)
     if found.status is PrescriptionStatus.NONE:
         raise InvalidInput(f"no prescription {prescription_id} was ever issued")
-    return prescription_fields(found, ledger.prescriptions.check(prescription_id))
+    commitment = ledger.prescriptions.patient_commitment(prescription_id)
+    if slip is not None and (slip.id != prescription_id or slip.commitment != commitment):
+        raise InvalidInput(f"the slip does not match prescription {prescription_id}: wrong patient or salt")
+    return prescription_fields(found, ledger.prescriptions.check(prescription_id), commitment, slip)
+
+
+def _slip(path: Path | None) -> Slip | None:
+    return None if path is None else Slip.read(path)
 
 
 @rx.command(name="issue")
-@click.option("--patient", required=True, help="The registered patient's wallet.")
+@click.option("--patient", required=True, help="The registered patient's wallet (only a salted commitment goes on chain).")
 @click.option("--gtin", required=True, help="The product prescribed.")
 @click.option("--quantity", type=click.IntRange(1, 10_000), required=True, help="Packs per fill.")
 @click.option("--refills", type=click.IntRange(0, 99), default=0, show_default=True, help="Fills after the first.")
 @click.option("--valid-until", "until", default=None, help="End of validity (YYYY-MM-DD or ISO time).")
 @click.option("--days", type=click.IntRange(1, 366), default=None, help="Or: valid for this many days.")
 @click.option("--document", type=PROOFS, default=None, help="The signed prescription; only its sha256 goes on chain.")
+@click.option("--slip", "slip_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the patient's slip (wallet and salt) to this file, to hand to the patient.")  # fmt: skip
 @chain_options
 @click.pass_context
 def issue(
     ctx: click.Context, session: Session, patient: str, gtin: str, quantity: int, refills: int, until: str | None,
-    days: int | None, document: Path | None,
+    days: int | None, document: Path | None, slip_path: Path | None,
 ) -> None:  # fmt: skip
-    """Prescribe a product for a patient (the acting licensed practitioner)."""
+    """Prescribe a product for a patient (the acting licensed practitioner).
+
+    The chain holds only a commitment to the patient's wallet; the salt that opens it is printed
+    (and written with --slip) for the patient, who shows it to the pharmacy."""
+    if slip_path is not None and slip_path.exists():
+        raise click.BadParameter(f"{slip_path} exists: a slip is never overwritten", param_hint="--slip")
     ledger = session.ledger()
     valid_until = end_time(ledger.prescriptions.block_time(), until, days)
     issued = ledger.prescriptions.issue(patient, gtin, quantity_per_fill=quantity, refills=refills,
                                         valid_until=valid_until, document_hash=hash_of_document(document, None))  # fmt: skip
-    emit(ctx, {**_show(ledger, issued.id), **receipt_fields(issued.receipt)}, title="prescription issued")
+    if slip_path is not None:
+        issued.slip.write(slip_path)
+    emit(ctx, {**_show(ledger, issued.id, issued.slip), "patient_salt": issued.slip.salt,
+               **({"slip": str(slip_path)} if slip_path else {}), **receipt_fields(issued.receipt)},
+         title="prescription issued (hand the patient its salt)")  # fmt: skip
 
 
 @rx.command(name="fill")
 @click.argument("prescription_id", type=click.IntRange(1))
 @click.option("--proofs", "proofs_file", type=PROOFS, required=True, help="The batch's proofs file.")
 @click.option("--serial", "picked", multiple=True, help="A pack's serial (repeat for several).")
+@click.option("--slip", "slip_path", type=SLIP, default=None,
+              help="The patient's slip: checked against the prescription before filling.")  # fmt: skip
 @chain_options
 @click.pass_context
-def fill(ctx: click.Context, session: Session, prescription_id: int, proofs_file: Path, picked: tuple[str, ...]) -> None:
+def fill(
+    ctx: click.Context, session: Session, prescription_id: int, proofs_file: Path, picked: tuple[str, ...],
+    slip_path: Path | None,
+) -> None:  # fmt: skip
     """Fill PRESCRIPTION_ID by dispensing packs of the proofs file's batch (the acting pharmacy).
 
-    A pack already dispensed, not of the batch, or whose custody is at another member (or in
-    transit) raises a counterfeit alarm on chain; then nothing is dispensed and the command exits
-    with status 3."""
+    With --slip, the patient's slip must open the prescription's commitment and name a registered
+    patient other than the prescriber. A pack already dispensed, not of the batch, or whose
+    custody is at another member (or in transit) raises a counterfeit alarm on chain; then nothing
+    is dispensed and the command exits with status 3."""
+    slip = _slip(slip_path)
+    if slip is not None:
+        if slip.id != prescription_id:
+            raise InvalidInput(f"the slip is for prescription {slip.id}, not {prescription_id}")
+        session.ledger().prescriptions.check_slip(slip)
     _dispense(ctx, session, prescription_id, proofs_file, picked)
 
 
@@ -252,14 +284,18 @@ def _number(text: str) -> int:
 @rx.command(name="show")
 @click.argument("prescription_id", type=click.IntRange(1))
 @click.option("--fhir", is_flag=True, help="Print it as a FHIR R4 MedicationRequest (JSON).")
+@click.option("--slip", "slip_path", type=SLIP, default=None, help="The patient's slip: show (and check) the patient.")
 @chain_options
 @click.pass_context
-def show(ctx: click.Context, session: Session, prescription_id: int, fhir: bool) -> None:
-    """Show PRESCRIPTION_ID: what it allows, what was filled, whether it may be filled now."""
+def show(ctx: click.Context, session: Session, prescription_id: int, fhir: bool, slip_path: Path | None) -> None:
+    """Show PRESCRIPTION_ID: what it allows, what was filled, whether it may be filled now.
+
+    The patient is shown only with its slip; otherwise the chain's commitment."""
     ledger = session.ledger()
-    fields = _show(ledger, prescription_id)
+    slip = _slip(slip_path)
+    fields = _show(ledger, prescription_id, slip)
     if fhir:
-        click.echo(json.dumps(ledger.prescriptions.medication_request(prescription_id), indent=2))
+        click.echo(json.dumps(ledger.prescriptions.medication_request(prescription_id, slip), indent=2))
         return
     fills = [{"fill": f.fill, "pharmacy": f.pharmacy, "batch": f.batch_id, "quantity": f.quantity, "block": f.block_number}
              for f in ledger.prescriptions.fills(prescription_id)]  # fmt: skip
@@ -267,12 +303,26 @@ def show(ctx: click.Context, session: Session, prescription_id: int, fhir: bool)
 
 
 @rx.command(name="list")
-@click.option("--patient", required=True, help="The patient's wallet (the patient or a delegate looks).")
+@click.option("--patient", default=None, help="The patient's wallet, with the --salt of each of its slips.")
+@click.option("--salt", "salts", multiple=True, help="A slip's salt (0x-hex; repeat for several).")
+@click.option("--slip", "slip_paths", type=SLIP, multiple=True, help="Or: the patient's slip files.")
 @chain_options
 @click.pass_context
-def list_prescriptions(ctx: click.Context, session: Session, patient: str) -> None:
-    """A patient's prescriptions, oldest first."""
+def list_prescriptions(
+    ctx: click.Context, session: Session, patient: str | None, salts: tuple[str, ...], slip_paths: tuple[Path, ...]
+) -> None:  # fmt: skip
+    """A patient's prescriptions, oldest first, found by the salts of its slips (the chain holds no
+    wallet next to a prescription, so it cannot list them by wallet)."""
+    if (patient is None) != (not salts) or (patient is None) == (not slip_paths):
+        raise click.UsageError("give --patient with one --salt per slip, or --slip files")
     ledger = session.ledger()
+    if patient is not None:
+        found = ledger.prescriptions.of_patient(patient, [bytes32(s, "salt") for s in salts])
+    else:
+        slips = [Slip.read(path) for path in slip_paths]
+        found = [p for w in sorted({s.patient for s in slips})
+                 for p in ledger.prescriptions.of_patient(w, [s.salt for s in slips if s.patient == w])]  # fmt: skip
+        found.sort(key=lambda p: p.id)
     emit(ctx, [{"id": p.id, "gtin": format_gtin(p.gtin), "status": p.status, "fillable": ledger.prescriptions.check(p.id),
                 "fills": f"{p.fills}/{1 + p.refills}", "valid_until": show_time(p.valid_until)}
-               for p in ledger.prescriptions.of_patient(patient)], title="prescriptions")  # fmt: skip
+               for p in found], title="prescriptions")  # fmt: skip

@@ -1,4 +1,4 @@
-"""``medledger product register|show`` and ``medledger batch register|quarantine|release|recall|verify|show``."""
+"""``medledger product register|show|void|prefix`` and ``medledger batch register|quarantine|release|recall|verify|show``."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from medledger.cli.common import Session, chain_options, lifecycle_command, pars
 from medledger.cli.common import document_hash as hash_of_document
 from medledger.cli.output import emit, wants_json
 from medledger.client.batches import Batch, CustodyRange, Shipped
-from medledger.client.products import format_gtin
-from medledger.errors import BatchNotFound, ProductNotFound
+from medledger.client.products import PrefixAssignment, format_gtin
+from medledger.errors import BatchNotFound, InvalidInput, ProductNotFound
 from medledger.types import BatchValidity
 
 #: Exit status of `batch verify` when the batch is not verified.
@@ -21,7 +21,7 @@ DOCUMENT = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 @click.group()
 def product() -> None:
-    """Medicinal products, by GS1 GTIN (licensed manufacturers register them)."""
+    """Medicinal products, by GS1 GTIN (the holder of the GTIN's GS1 company prefix registers them)."""
 
 
 @product.command(name="register")
@@ -34,7 +34,8 @@ def product() -> None:
 def register_product(
     ctx: click.Context, session: Session, gtin: str, name: str, document: Path | None, document_hash: str | None
 ) -> None:
-    """Register product GTIN (8, 12, 13 or 14 digits) for the acting manufacturer."""
+    """Register product GTIN (8, 12, 13 or 14 digits) for the acting manufacturer, which must hold
+    the GTIN's GS1 company prefix (`product prefix assign`)."""
     ledger = session.ledger()
     receipt = ledger.products.register(gtin, name, hash_of_document(document, document_hash))
     found = ledger.products.get(gtin)
@@ -55,8 +56,76 @@ def show_product(ctx: click.Context, session: Session, gtin: str, name: str | No
         raise ProductNotFound({"gtin": found.gtin}, message=f"no product is registered under GTIN {format_gtin(found.gtin)}")
     checked = {} if name is None else {"name_matches": ledger.products.name_matches(gtin, name)}
     emit(ctx, {"gtin": format_gtin(found.gtin), "manufacturer": found.manufacturer, "name_hash": found.name_hash,
-               **checked, "registered": show_time(found.registered_at), "document_hash": found.document_hash},
-         title="product")  # fmt: skip
+               **checked, "registered": show_time(found.registered_at), "document_hash": found.document_hash,
+               "voided": found.voided}, title="product")  # fmt: skip
+
+
+@product.command(name="void")
+@click.argument("gtin")
+@click.option("--reason", type=click.IntRange(0, 65535), default=0, help="Reason code of the regulator's rulebook.")
+@chain_options
+@click.pass_context
+def void_product(ctx: click.Context, session: Session, gtin: str, reason: int) -> None:
+    """Void product GTIN, registered in error (a regulator): its batches stop verifying, moving and dispensing."""
+    ledger = session.ledger()
+    receipt = ledger.products.void(gtin, reason)
+    found = ledger.products.get(gtin)
+    emit(ctx, {"gtin": format_gtin(found.gtin), "manufacturer": found.manufacturer, "voided": found.voided,
+               "reason": reason, **receipt_fields(receipt)}, title="product voided")  # fmt: skip
+
+
+@product.group(name="prefix")
+def prefix() -> None:
+    """GS1 company prefixes: who owns which GTINs (a regulator or the consortium admin assigns them)."""
+
+
+def _prefix_fields(found: PrefixAssignment) -> dict[str, object]:
+    return {"prefix": found.prefix.digits, "length": found.prefix.length, "assigned": found.assigned,
+            "holder": found.holder if found.assigned else "-"}  # fmt: skip
+
+
+@prefix.command(name="assign")
+@click.argument("company_prefix")
+@click.option("--to", "manufacturer", required=True, help="The accredited manufacturer that holds it.")
+@chain_options
+@click.pass_context
+def assign_prefix(ctx: click.Context, session: Session, company_prefix: str, manufacturer: str) -> None:
+    """Assign COMPANY_PREFIX (4 to 12 digits; leading zeros count) to a manufacturer."""
+    ledger = session.ledger()
+    receipt = ledger.products.assign_prefix(company_prefix, manufacturer)
+    emit(ctx, {**_prefix_fields(ledger.products.prefix(company_prefix)), **receipt_fields(receipt)},
+         title="company prefix assigned")  # fmt: skip
+
+
+@prefix.command(name="unassign")
+@click.argument("company_prefix")
+@chain_options
+@click.pass_context
+def unassign_prefix(ctx: click.Context, session: Session, company_prefix: str) -> None:
+    """Take COMPANY_PREFIX back; products already registered under it stay registered."""
+    ledger = session.ledger()
+    receipt = ledger.products.unassign_prefix(company_prefix)
+    emit(ctx, {**_prefix_fields(ledger.products.prefix(company_prefix)), **receipt_fields(receipt)},
+         title="company prefix unassigned")  # fmt: skip
+
+
+@prefix.command(name="show")
+@click.argument("company_prefix", required=False)
+@click.option("--gtin", default=None, help="Or: show the assigned prefix that contains this GTIN.")
+@chain_options
+@click.pass_context
+def show_prefix(ctx: click.Context, session: Session, company_prefix: str | None, gtin: str | None) -> None:
+    """Who holds COMPANY_PREFIX, or the prefix (and owner) of --gtin."""
+    if (company_prefix is None) == (gtin is None):
+        raise click.UsageError("give either COMPANY_PREFIX or --gtin")
+    ledger = session.ledger()
+    if gtin is None:
+        emit(ctx, _prefix_fields(ledger.products.prefix(str(company_prefix))), title="company prefix")
+        return
+    found = ledger.products.prefix_of(gtin)
+    if found is None:
+        raise InvalidInput(f"no assigned company prefix contains GTIN {gtin}")
+    emit(ctx, {"gtin": gtin, **_prefix_fields(found)}, title="company prefix")
 
 
 @click.group()

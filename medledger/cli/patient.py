@@ -162,15 +162,20 @@ def mrn_options(function: F) -> F:
 @mrn_options
 @click.option("--consent", "consent_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="The patient's signed consent (from `patient sign-mrn-consent`): links "
-              "at once. Without it the link is proposed and waits for `patient accept-mrn`.")  # fmt: skip
+              "at once. Without it the link is proposed under a salted patient commitment (the chain "
+              "does not see the wallet) and waits for `patient accept-mrn`.")  # fmt: skip
 @chain_options
 @click.pass_context
 def link_mrn(
     ctx: click.Context, session: Session, patient_address: str, mrn: str | None, salt: str | None,
     commitment: str | None, consent_path: Path | None,
 ) -> None:  # fmt: skip
-    """Link the acting institution's MRN for a patient (with the patient's consent)."""
+    """Link the acting institution's MRN for a patient (with the patient's consent), or propose it.
+
+    A proposal prints a `proposal_salt`: hand it to the patient with the MRN commitment, off chain
+    (it is what lets the patient accept, and what would let anyone else tell the patient visited)."""
     ledger = session.ledger()
+    fields: dict[str, object]
     if consent_path is not None:
         signed = read_signed(consent_path)
         value: bytes | str = signed.message["mrnCommitment"]
@@ -180,11 +185,15 @@ def link_mrn(
                 raise InvalidInput("the consent was signed for another MRN commitment than the one given")
         receipt = ledger.patients.link_mrn_with_consent(signed)
         used_salt = None
+        link = ledger.patients.mrn_link(session.require_signer().address, value)
+        fields = {"mrn_commitment": link.commitment, "patient": link.patient, "status": link.status}
     else:
         value, used_salt = _mrn_commitment(session, None, mrn, salt, commitment)
-        receipt = ledger.patients.propose_mrn_link(patient_address, value)
-    link = ledger.patients.mrn_link(session.require_signer().address, value)
-    fields: dict[str, object] = {"mrn_commitment": link.commitment, "patient": link.patient, "status": link.status}
+        proposal = ledger.patients.propose_mrn_link(patient_address, value)
+        receipt = proposal.receipt
+        link = ledger.patients.mrn_link(proposal.institution, value)
+        fields = {"mrn_commitment": proposal.mrn_commitment, "patient": proposal.patient, "status": link.status,
+                  "patient_commitment": proposal.patient_commitment, "proposal_salt": proposal.salt}  # fmt: skip
     if used_salt is not None and salt is None:
         fields["salt"] = used_salt  # the institution must keep it with the MRN to resolve it later
     emit(ctx, {**fields, **receipt_fields(receipt)}, title="MRN link")
@@ -217,12 +226,18 @@ def sign_mrn_consent(
 @patient.command(name="accept-mrn")
 @click.argument("commitment")
 @click.option("--institution", required=True, help="The institution that proposed the link.")
+@click.option("--proposal-salt", required=True, help=f"The proposal salt the institution handed over ({HEX32}).")
+@click.option("--patient", "patient_address", default=None, help="The patient, when a delegate accepts.")
 @chain_options
 @click.pass_context
-def accept_mrn(ctx: click.Context, session: Session, commitment: str, institution: str) -> None:
-    """Accept an institution's proposed MRN link (the patient or a delegate)."""
+def accept_mrn(
+    ctx: click.Context, session: Session, commitment: str, institution: str, proposal_salt: str,
+    patient_address: str | None,
+) -> None:  # fmt: skip
+    """Accept an institution's proposed MRN link (the patient or a delegate): this transaction is
+    the first on chain to name the patient's wallet beside the institution."""
     ledger = session.ledger()
-    receipt = ledger.patients.accept_mrn_link(institution, commitment)
+    receipt = ledger.patients.accept_mrn_link(institution, commitment, proposal_salt, patient=patient_address)
     link = ledger.patients.mrn_link(institution, commitment)
     emit(ctx, {"mrn_commitment": link.commitment, "patient": link.patient, "institution": link.institution,
                "status": link.status, **receipt_fields(receipt)}, title="MRN link accepted")  # fmt: skip
@@ -250,7 +265,7 @@ def resolve_mrn(
 @chain_options
 @click.pass_context
 def unlink_mrn(ctx: click.Context, session: Session, commitment: str, institution: str | None) -> None:
-    """Remove an MRN link or proposal (the patient, a delegate, or the institution)."""
+    """Remove an MRN link (the patient, a delegate, or the institution) or withdraw a proposal (the institution)."""
     owner = institution or session.require_signer().address
     receipt = session.ledger().patients.unlink_mrn(owner, commitment)
     emit(ctx, {"mrn_commitment": commitment, "unlinked": True, **receipt_fields(receipt)}, title="MRN unlinked")

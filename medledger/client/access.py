@@ -134,6 +134,29 @@ class AccessClient(SubClient):
         (event,) = self.contract.events.RecordAccessed().process_receipt(receipt.raw)
         return LoggedRead(record, AccessBasis(event["args"]["basis"]), Purpose(event["args"]["purpose"]), receipt)
 
+    def logged_read(self, tx_hash: str, record_hash: bytes | str) -> LoggedRead:
+        """The signer's read of ``record_hash`` that transaction ``tx_hash`` logged, to present it to
+        the vault again (say once it is confirmed) instead of logging another read."""
+        from web3.logs import DISCARD
+
+        from medledger.errors import InvalidInput
+        from medledger.transactions import translate
+
+        record = bytes32(record_hash, "record hash")
+        tx = "0x" + bytes32(tx_hash, "access-log transaction hash").hex()
+        reader = self._ledger.require_signer().address
+        try:
+            raw = self._ledger.w3.eth.get_transaction_receipt(tx)  # type: ignore[arg-type]
+        except Exception as exc:  # noqa: BLE001 - TransactionNotFound and node failures alike
+            raise InvalidInput(f"the access-log transaction {tx} was not found ({translate(exc)})") from None
+        for event in self.contract.events.RecordAccessed().process_receipt(raw, errors=DISCARD):
+            args = event["args"]
+            ours = str(event["address"]).lower() == self.contract.address.lower()
+            if ours and bytes(args["record"]) == record and str(args["reader"]).lower() == reader.lower():
+                receipt = Receipt(tx, int(raw["blockNumber"]), int(raw["gasUsed"]), raw)
+                return LoggedRead(record, AccessBasis(args["basis"]), Purpose(args["purpose"]), receipt)
+        raise InvalidInput(f"transaction {tx} logs no read of record 0x{record.hex()} by {reader}")
+
     def history(self, patient: str | None = None, *, reader: str | None = None, from_block: int = 0) -> list[AccessEntry]:
         """Logged reads of ``patient``'s records (or by ``reader``), oldest first."""
         anchored: dict[bytes, tuple[str, RecordCategory] | None] = {}

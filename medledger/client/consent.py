@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from web3.contract.contract import ContractFunction
 
 from medledger import consent
 from medledger.client.base import SubClient, checksum, uint
 from medledger.client.patients import deadline_from
-from medledger.errors import InvalidInput
+from medledger.errors import InvalidInput, MedLedgerError, PartialCancellation
 from medledger.transactions import Receipt
 from medledger.types import AccessBasis, Categories, Purpose, RecordCategory, categories_in, category_mask
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
+
+@dataclass(frozen=True)
+class Cancellation:
+    """A patient's signatures voided in both contracts that accept them, one transaction each."""
+
+    patient: str
+    consent: Receipt  # ConsentManager: signed grants and revocations
+    patients: Receipt  # PatientRegistry: signed MRN-link consents
 
 
 @dataclass(frozen=True)
@@ -183,22 +194,46 @@ class ConsentClient(SubClient):
         }
         return consent.sign_message(self.domain(), "Revoke", message, signer)
 
-    def cancel_signatures(self, patient: str | None = None) -> Receipt:
-        """Void every signed grant and revocation of ``patient`` (default: the signer) not yet relayed."""
+    def cancel_signatures(self, patient: str | None = None) -> Cancellation:
+        """Void every signed consent of ``patient`` (default: the signer) not yet used, in every
+        contract that accepts one: grants and revocations (ConsentManager) and MRN-link consents
+        (PatientRegistry). Each contract keeps its own nonce, so this is two transactions; both are
+        tried. If both fail, the first error is raised (nothing changed); if one fails,
+        :class:`PartialCancellation` says which contract's signatures are void and which are not."""
         patient = checksum(patient or self._ledger.require_signer().address, "patient")
-        return self._send("cancelSignatures", patient)
+        cancelled: dict[str, Receipt] = {}
+        failed: dict[str, MedLedgerError] = {}
+        attempts: list[tuple[str, Callable[[], Receipt]]] = [
+            ("ConsentManager", lambda: self._send("cancelSignatures", patient)),
+            ("PatientRegistry", lambda: self._ledger.patients.cancel_signatures(patient)),
+        ]
+        for name, attempt in attempts:
+            try:
+                cancelled[name] = attempt()
+            except MedLedgerError as exc:
+                failed[name] = exc
+        if failed and not cancelled:
+            raise next(iter(failed.values()))
+        if failed:
+            raise PartialCancellation(cancelled, failed)
+        return Cancellation(patient, cancelled["ConsentManager"], cancelled["PatientRegistry"])
 
     def relay(self, signed: consent.SignedMessage) -> Receipt:
         """Send a signed ``Grant`` or ``Revoke`` (the relayer pays the gas)."""
+        return self._ledger.transactor.send(self.relay_call(signed), self._ledger.require_signer())
+
+    def relay_call(self, signed: consent.SignedMessage) -> ContractFunction:
+        """The contract call that relays a signed ``Grant`` or ``Revoke`` (to estimate, then send)."""
         self._check_domain(signed)
         m = signed.message
         patient = checksum(m["patient"], "patient")
         tail = (checksum(signed.signer, "signer"), int(m["nonce"]), int(m["deadline"]), signed.signature)
+        functions = self.contract.functions
         if signed.primary_type == "Grant":
             terms = GrantTerms.from_message(m)
-            return self._send("grantAccessWithSignature", patient, terms.as_tuple(), *tail)
+            return functions.grantAccessWithSignature(patient, terms.as_tuple(), *tail)
         if signed.primary_type == "Revoke":
-            return self._send("revokeAccessWithSignature", patient, checksum(m["grantee"], "grantee"), *tail)
+            return functions.revokeAccessWithSignature(patient, checksum(m["grantee"], "grantee"), *tail)
         raise InvalidInput(f"a {signed.primary_type} is not a consent to relay here (expected Grant or Revoke)")
 
     def refer(

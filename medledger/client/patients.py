@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from eth_abi import encode
+from eth_utils import keccak
+
 from medledger import consent
 from medledger.client.base import SubClient, bytes32, checksum, uint
 from medledger.errors import InvalidInput
-from medledger.identity import compressed_public_key
+from medledger.identity import compressed_public_key, new_salt
 from medledger.transactions import Receipt
 from medledger.types import MrnLinkStatus
 
@@ -29,8 +32,35 @@ class MrnLink:
     commitment: bytes
     patient: str
     status: MrnLinkStatus
-    since: int  # unix seconds of the proposal, then of the link
+    since: int  # unix seconds of the link; 0 while only proposed
     institution: str
+
+
+@dataclass(frozen=True)
+class MrnProposal:
+    """An institution's proposal, as the institution hands it to the patient off chain.
+
+    The chain holds only ``patient_commitment``; ``patient`` and ``salt`` open it, and whoever holds
+    them can tell that the patient is the institution's. Give them to the patient alone."""
+
+    institution: str
+    mrn_commitment: bytes
+    patient: str
+    salt: bytes
+    patient_commitment: bytes
+    receipt: Receipt
+
+
+def patient_commitment(institution: str, mrn_commitment: bytes | str, patient: str, salt: bytes | str) -> bytes:
+    """``keccak256(abi.encode(institution, mrnCommitment, patient, salt))``: how a proposal names its
+    patient without naming the wallet. Computed here, never by a node call that would show the wallet."""
+    return keccak(
+        encode(
+            ["address", "bytes32", "address", "bytes32"],
+            [checksum(institution, "institution"), bytes32(mrn_commitment, "MRN commitment"),
+             checksum(patient, "patient"), bytes32(salt, "proposal salt")],
+        )  # fmt: skip
+    )
 
 
 def deadline_from(now: int, seconds: int | None, deadline: int | None) -> int:
@@ -70,17 +100,31 @@ class PatientsClient(SubClient):
 
     # ─── Institutions' patient numbers ───────────────────────────────────────────────────
 
-    def propose_mrn_link(self, patient: str, mrn_commitment: bytes | str) -> Receipt:
-        """The signing institution proposes its MRN commitment for ``patient``."""
-        return self._send(
-            "proposeMrnLink", checksum(patient, "patient"), bytes32(mrn_commitment, "MRN commitment")
-        )
+    def propose_mrn_link(
+        self, patient: str, mrn_commitment: bytes | str, *, salt: bytes | str | None = None
+    ) -> MrnProposal:
+        """The signing institution proposes its MRN commitment for ``patient``, naming the patient on
+        chain only by a salted commitment (a fresh salt unless ``salt`` is given). Hand the returned
+        proposal's ``mrn_commitment`` and ``salt`` to the patient, who accepts with
+        :meth:`accept_mrn_link`."""
+        institution = self._ledger.require_signer().address
+        patient = checksum(patient, "patient")
+        mrn = bytes32(mrn_commitment, "MRN commitment")
+        proposal_salt = new_salt() if salt is None else bytes32(salt, "proposal salt")
+        hidden = patient_commitment(institution, mrn, patient, proposal_salt)
+        receipt = self._send("proposeMrnLink", mrn, hidden)
+        return MrnProposal(institution, mrn, patient, proposal_salt, hidden, receipt)
 
-    def accept_mrn_link(self, institution: str, mrn_commitment: bytes | str) -> Receipt:
-        """The signing patient (or delegate) accepts ``institution``'s proposed link."""
+    def accept_mrn_link(
+        self, institution: str, mrn_commitment: bytes | str, salt: bytes | str, *, patient: str | None = None
+    ) -> Receipt:
+        """The signing patient (or a delegate, for ``patient``) accepts ``institution``'s proposed link,
+        opening its patient commitment with the proposal's ``salt``."""
+        patient = checksum(patient or self._ledger.require_signer().address, "patient")
         return self._send(
-            "acceptMrnLink", checksum(institution, "institution"), bytes32(mrn_commitment, "MRN commitment")
-        )
+            "acceptMrnLink", checksum(institution, "institution"), bytes32(mrn_commitment, "MRN commitment"),
+            patient, bytes32(salt, "proposal salt"),
+        )  # fmt: skip
 
     def sign_mrn_consent(
         self,
@@ -122,10 +166,19 @@ class PatientsClient(SubClient):
         )
 
     def unlink_mrn(self, institution: str, mrn_commitment: bytes | str) -> Receipt:
-        """Remove ``institution``'s link or proposal (the patient, a delegate, or the institution)."""
+        """Remove ``institution``'s link (the patient, a delegate, or the institution) or withdraw its
+        proposal (the institution)."""
         return self._send(
             "unlinkMrn", checksum(institution, "institution"), bytes32(mrn_commitment, "MRN commitment")
         )
+
+    def cancel_signatures(self, patient: str | None = None) -> Receipt:
+        """Void every signed MRN-link consent of ``patient`` (default: the signer) not yet used.
+
+        Grants and revocations are signed for ConsentManager, under its own nonce:
+        :meth:`medledger.client.consent.ConsentClient.cancel_signatures` cancels in both."""
+        patient = checksum(patient or self._ledger.require_signer().address, "patient")
+        return self._send("cancelSignatures", patient)
 
     # ─── Views ───────────────────────────────────────────────────────────────────────────
 
@@ -157,6 +210,12 @@ class PatientsClient(SubClient):
         key = bytes32(mrn_commitment, "MRN commitment")
         patient, status, since = self._call("mrnLink", institution, key)
         return MrnLink(key, str(patient), MrnLinkStatus(status), int(since), institution)
+
+    def mrn_proposal(self, institution: str, mrn_commitment: bytes | str) -> bytes | None:
+        """The patient commitment of ``institution``'s pending proposal, or None."""
+        found = bytes(self._call("mrnProposal", checksum(institution, "institution"),
+                                 bytes32(mrn_commitment, "MRN commitment")))  # fmt: skip
+        return found if any(found) else None
 
     def resolve_mrn(self, institution: str, mrn_commitment: bytes | str) -> str | None:
         """The patient wallet ``institution``'s MRN commitment is linked to, or None."""

@@ -1,16 +1,28 @@
-"""Sub-client of PrescriptionRegistry: issue, fill (with dispensing), cancel and list prescriptions."""
+"""Sub-client of PrescriptionRegistry: issue, fill (with dispensing), cancel and list prescriptions.
+
+The chain never sees the patient's wallet next to a prescription: it holds a commitment
+``keccak256(abi.encode(wallet, salt))``. :meth:`PrescriptionsClient.issue` picks the salt and
+returns it in a :class:`Slip`, which the prescriber hands to the patient (printed, or as a QR
+code); whoever holds the slip can match the prescription, and nobody else can.
+"""
 
 from __future__ import annotations
 
+import json
+import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from eth_abi import encode
+from eth_utils import keccak
 from web3.logs import DISCARD
 
 from medledger.client.base import SubClient, bytes32, checksum, uint
 from medledger.client.batches import Alarm, serial_text
 from medledger.client.products import parse_gtin
-from medledger.errors import InvalidInput
+from medledger.errors import InvalidInput, PatientNotRegistered, SelfPrescription
 from medledger.serials import MultiProof
 from medledger.transactions import Receipt
 from medledger.types import PrescriptionStatus, PrescriptionValidity, Suspicion
@@ -25,7 +37,6 @@ class Prescription:
     refills: int  # fills allowed after the first
     fills: int  # fills made
     dispensed: int  # units dispensed over all fills
-    patient: str
     gtin: int
     quantity_per_fill: int
     document_hash: bytes
@@ -39,10 +50,48 @@ class Prescription:
         return max(0, 1 + self.refills - self.fills)
 
 
+def patient_commitment(patient: str, salt: bytes) -> bytes:
+    """``keccak256(abi.encode(patient, salt))``: what the chain holds instead of the patient's wallet."""
+    return keccak(encode(["address", "bytes32"], [checksum(patient, "patient"), bytes32(salt, "salt")]))
+
+
+@dataclass(frozen=True)
+class Slip:
+    """What the prescriber hands the patient with prescription ``id``: the wallet and salt that open
+    its commitment. Kept off chain, by the patient (and shown to the pharmacy that fills it)."""
+
+    id: int
+    patient: str
+    salt: bytes
+    registry: str  # the PrescriptionRegistry's address
+    chain_id: int
+
+    @property
+    def commitment(self) -> bytes:
+        return patient_commitment(self.patient, self.salt)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"prescription": self.id, "patient": self.patient, "salt": "0x" + self.salt.hex(),
+                "commitment": "0x" + self.commitment.hex(), "registry": self.registry, "chain_id": self.chain_id}  # fmt: skip
+
+    def write(self, path: Path) -> None:
+        path.write_text(json.dumps(self.as_json(), indent=2) + "\n")
+
+    @classmethod
+    def read(cls, path: Path) -> Slip:
+        try:
+            data = json.loads(path.read_text())
+            return cls(int(data["prescription"]), checksum(str(data["patient"]), "patient"),
+                       bytes32(str(data["salt"]), "salt"), str(data["registry"]), int(data["chain_id"]))  # fmt: skip
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InvalidInput(f"{path} is not a prescription slip ({exc})") from None
+
+
 @dataclass(frozen=True)
 class Issued:
     id: int
     receipt: Receipt
+    slip: Slip  # hand it to the patient: without it nobody can tell whose prescription this is
 
 
 @dataclass(frozen=True)
@@ -68,9 +117,9 @@ class FillRecord:
 
 
 def _prescription(id_: int, fields: Any) -> Prescription:
-    prescriber, valid_until, status, refills, fills, dispensed, patient, gtin, per_fill, document = fields
+    prescriber, valid_until, status, refills, fills, dispensed, gtin, per_fill, document = fields
     return Prescription(id_, str(prescriber), int(valid_until), PrescriptionStatus(status), int(refills), int(fills),
-                        int(dispensed), str(patient), int(gtin), int(per_fill), bytes(document))  # fmt: skip
+                        int(dispensed), int(gtin), int(per_fill), bytes(document))  # fmt: skip
 
 
 class PrescriptionsClient(SubClient):
@@ -85,11 +134,23 @@ class PrescriptionsClient(SubClient):
         refills: int = 0,
         valid_until: int,
         document_hash: bytes | str = bytes(32),
+        salt: bytes | None = None,
     ) -> Issued:
-        """Prescribe product ``gtin`` for ``patient`` (the signer: a licensed practitioner)."""
+        """Prescribe product ``gtin`` for ``patient`` (the signer: a licensed practitioner).
+
+        Only a salted commitment to ``patient`` goes on chain; the returned slip holds the salt
+        (random unless given). The chain cannot check the patient, so this client does first: the
+        patient must be registered (a view call) and not the prescriber."""
+        wallet = checksum(patient, "patient")
+        signer = self._ledger.require_signer().address
+        if wallet == signer:
+            raise SelfPrescription({"prescriber": signer}, message=f"{signer} may not prescribe for its own wallet")
+        if not self._ledger.patients.is_registered(wallet):
+            raise PatientNotRegistered({"patient": wallet}, message=f"{wallet} is not a registered patient")
+        chosen = secrets.token_bytes(32) if salt is None else bytes32(salt, "salt")
         receipt = self._send(
             "issuePrescription",
-            checksum(patient, "patient"),
+            patient_commitment(wallet, chosen),
             parse_gtin(gtin),
             uint(quantity_per_fill, 32, "quantity per fill"),
             uint(refills, 8, "refills"),
@@ -97,7 +158,8 @@ class PrescriptionsClient(SubClient):
             bytes32(document_hash, "document hash"),
         )
         (event,) = self.contract.events.PrescriptionIssued().process_receipt(receipt.raw)
-        return Issued(int(event["args"]["id"]), receipt)
+        number = int(event["args"]["id"])
+        return Issued(number, receipt, Slip(number, wallet, chosen, self.address, int(self._ledger.w3.eth.chain_id)))
 
     def fill(
         self, prescription_id: int, batch: bytes | str, units: MultiProof, *, range_starts: list[int] | None = None
@@ -149,6 +211,10 @@ class PrescriptionsClient(SubClient):
         """Whether the prescription may be filled now, and if not why."""
         return PrescriptionValidity(self._call("check", uint(prescription_id, 256, "prescription id")))
 
+    def is_licensed_pharmacy(self, account: str) -> bool:
+        """Whether ``account`` may fill now: an active pharmacy member holding a valid accreditation."""
+        return bool(self._call("isLicensedPharmacy", checksum(account, "account")))
+
     def can_prescribe(self, prescriber: str, gtin: str | int) -> bool:
         return bool(self._call("canPrescribe", checksum(prescriber, "prescriber"), parse_gtin(gtin)))
 
@@ -158,27 +224,60 @@ class PrescriptionsClient(SubClient):
     def count(self) -> int:
         return int(self._call("prescriptionCount"))
 
-    def of_patient(self, patient: str, from_block: int = 0) -> list[Prescription]:
-        """The patient's prescriptions, oldest first, as they stand now."""
-        logs = self._events("PrescriptionIssued", {"patient": checksum(patient, "patient")}, from_block)
+    def of_patient(self, patient: str, salts: Iterable[bytes], from_block: int = 0) -> list[Prescription]:
+        """The patient's prescriptions among those whose slips' salts are given, oldest first, as
+        they stand now (the chain cannot list them by wallet: only slips open the commitments)."""
+        commitments = ["0x" + patient_commitment(patient, salt).hex() for salt in salts]
+        if not commitments:
+            return []
+        logs = self._events("PrescriptionIssued", {"patientCommitment": commitments}, from_block)
         return [self.get(int(log["args"]["id"])) for log in logs]
 
-    def medication_request(self, prescription_id: int) -> dict[str, Any]:
-        """The prescription as a FHIR R4 MedicationRequest resource (JSON), as it stands now."""
+    def patient_commitment(self, prescription_id: int) -> bytes:
+        """The commitment to the patient's wallet that prescription ``prescription_id`` was issued with."""
+        return bytes(self._issued_event(prescription_id)["args"]["patientCommitment"])
+
+    def matches(self, prescription_id: int, patient: str, salt: bytes | str) -> bool:
+        """Whether the prescription is for ``patient``, by the salt of its slip (what a pharmacy checks)."""
+        return self.patient_commitment(prescription_id) == patient_commitment(patient, bytes32(salt, "salt"))
+
+    def check_slip(self, slip: Slip) -> None:
+        """Refuse a slip that does not open the prescription's commitment, names the prescriber as
+        patient or an unregistered wallet (the checks the chain cannot make); None if it is sound."""
+        if not self.matches(slip.id, slip.patient, slip.salt):
+            raise InvalidInput(f"the slip does not match prescription {slip.id}: wrong patient or salt")
+        found = self.get(slip.id)
+        if slip.patient == found.prescriber:
+            raise SelfPrescription({"prescriber": found.prescriber},
+                                   message=f"prescription {slip.id} names its prescriber {found.prescriber} as patient")  # fmt: skip
+        if not self._ledger.patients.is_registered(slip.patient):
+            raise PatientNotRegistered({"patient": slip.patient}, message=f"{slip.patient} is not a registered patient")
+
+    def medication_request(self, prescription_id: int, slip: Slip | None = None) -> dict[str, Any]:
+        """The prescription as a FHIR R4 MedicationRequest resource (JSON), as it stands now. Its
+        subject is the patient's wallet when the slip is given (and matches), else the commitment."""
         from medledger import fhir
 
         found = self.get(prescription_id)
         if not found.exists:
             raise InvalidInput(f"no prescription {prescription_id} was ever issued")
+        issued = self._issued_event(prescription_id)
+        commitment = bytes(issued["args"]["patientCommitment"])
+        if slip is not None and (slip.id != prescription_id or slip.commitment != commitment):
+            raise InvalidInput(f"the slip does not match prescription {prescription_id}: wrong patient or salt")
         return fhir.medication_request(found, chain_id=int(self._ledger.w3.eth.chain_id), registry=self.address,
-                                       issued_at=self.issued_at(prescription_id), now=self.block_time())  # fmt: skip
+                                       patient=slip.patient if slip else None, patient_commitment=commitment,
+                                       issued_at=self.block_time(int(issued["blockNumber"])), now=self.block_time())  # fmt: skip
 
     def issued_at(self, prescription_id: int) -> int:
         """When the prescription was issued (its block's time)."""
+        return self.block_time(int(self._issued_event(prescription_id)["blockNumber"]))
+
+    def _issued_event(self, prescription_id: int) -> Any:
         logs = self._events("PrescriptionIssued", {"id": uint(prescription_id, 256, "prescription id")})
         if not logs:
             raise InvalidInput(f"no prescription {prescription_id} was ever issued")
-        return self.block_time(int(logs[0]["blockNumber"]))
+        return logs[0]
 
     def by_prescriber(self, prescriber: str, from_block: int = 0) -> list[Prescription]:
         logs = self._events("PrescriptionIssued", {"prescriber": checksum(prescriber, "prescriber")}, from_block)

@@ -1,15 +1,19 @@
-"""Sub-client of ProductRegistry: products by GS1 GTIN-14."""
+"""Sub-client of ProductRegistry: products by GS1 GTIN-14, GS1 company prefixes, voiding."""
 
 from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from eth_utils import keccak
 
-from medledger.client.base import SubClient, bytes32, checksum
+from medledger.client.base import SubClient, bytes32, checksum, uint
 from medledger.errors import InvalidInput
 from medledger.transactions import Receipt
+
+if TYPE_CHECKING:
+    from medledger.gs1 import CompanyPrefix
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -51,23 +55,77 @@ class Product:
     registered_at: int
     name_hash: bytes
     document_hash: bytes
+    voided: bool = False  # a regulator voided this registration: its batches no longer verify
 
     @property
     def exists(self) -> bool:
+        """Whether a product was ever registered under the GTIN (voided or not)."""
         return self.manufacturer != ZERO_ADDRESS
+
+    @property
+    def live(self) -> bool:
+        return self.exists and not self.voided
+
+
+@dataclass(frozen=True)
+class PrefixAssignment:
+    """A company prefix and who holds it on chain (``holder`` zero when unassigned)."""
+
+    prefix: CompanyPrefix
+    holder: str
+    longer_assigned: int  # assigned prefixes that begin with this one
+
+    @property
+    def assigned(self) -> bool:
+        return self.holder != ZERO_ADDRESS
+
+
+def _prefix(value: str | int | CompanyPrefix) -> CompanyPrefix:
+    from medledger.gs1 import CompanyPrefix, parse_company_prefix
+
+    return value if isinstance(value, CompanyPrefix) else parse_company_prefix(value)
 
 
 class ProductsClient(SubClient):
     contract_name = "ProductRegistry"
 
     def register(self, gtin: str | int, name: str, document_hash: bytes | str = bytes(32)) -> Receipt:
-        """Register a product under its GTIN with its labelled name (a licensed manufacturer)."""
+        """Register a product under its GTIN with its labelled name (a licensed manufacturer holding
+        the GTIN's GS1 company prefix)."""
         return self._send("registerProduct", parse_gtin(gtin), name_hash(name), bytes32(document_hash, "document hash"))
+
+    def assign_prefix(self, prefix: str | int | CompanyPrefix, manufacturer: str) -> Receipt:
+        """Assign a GS1 company prefix (digits, leading zeros count) to a manufacturer (a regulator or the admin)."""
+        found = _prefix(prefix)
+        return self._send("assignCompanyPrefix", found.length, found.value, checksum(manufacturer, "manufacturer"))
+
+    def unassign_prefix(self, prefix: str | int | CompanyPrefix) -> Receipt:
+        """Take a company prefix back (a regulator or the admin); products registered under it stay."""
+        found = _prefix(prefix)
+        return self._send("unassignCompanyPrefix", found.length, found.value)
+
+    def void(self, gtin: str | int, reason_code: int = 0) -> Receipt:
+        """Void a product registered in error (a regulator): its batches stop verifying, moving and dispensing."""
+        return self._send("voidProduct", parse_gtin(gtin), uint(reason_code, 16, "reason code"))
+
+    def prefix(self, prefix: str | int | CompanyPrefix) -> PrefixAssignment:
+        found = _prefix(prefix)
+        holder, longer = self._call("companyPrefix", found.length, found.value)
+        return PrefixAssignment(found, str(holder), int(longer))
+
+    def prefix_of(self, gtin: str | int) -> PrefixAssignment | None:
+        """The assigned company prefix that contains ``gtin`` and its holder, or None."""
+        from medledger.gs1 import CompanyPrefix
+
+        length, value, holder = self._call("companyPrefixOf", parse_gtin(gtin))
+        if int(length) == 0:
+            return None
+        return self.prefix(CompanyPrefix(int(length), int(value))) if holder else None
 
     def get(self, gtin: str | int) -> Product:
         number = parse_gtin(gtin)
-        manufacturer, registered_at, name, document_hash = self._call("product", number)
-        return Product(number, str(manufacturer), int(registered_at), bytes(name), bytes(document_hash))
+        manufacturer, registered_at, voided, name, document_hash = self._call("product", number)
+        return Product(number, str(manufacturer), int(registered_at), bytes(name), bytes(document_hash), bool(voided))
 
     def name_matches(self, gtin: str | int, name: str) -> bool:
         """Whether ``name`` is the registered product's labelled name."""

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from medledger.client.base import SubClient, bytes32, checksum
 from medledger.errors import InvalidInput, RecordNotFound
 from medledger.transactions import Receipt
-from medledger.types import RecordCategory, RecordStatus
+from medledger.types import RecordCategory, RecordKind, RecordStatus
 
 if TYPE_CHECKING:
     from medledger.client.facade import MedLedger
@@ -41,10 +41,17 @@ class Record:
     category: RecordCategory
     anchored_at: int
     superseded: bool
+    author: str = ZERO_ADDRESS  # who anchored it: the patient for its own records and amendments
+    kind: RecordKind = RecordKind.ENTRY
+    latest_amendment: bytes | None = None  # the patient's latest amendment of this record
 
     @property
     def exists(self) -> bool:
         return self.patient != ZERO_ADDRESS
+
+    @property
+    def amended(self) -> bool:
+        return self.latest_amendment is not None
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,11 @@ class RecordVersion:
     uri: str
     block_number: int
     tx_hash: str
+    amends: bytes | None = None  # for a patient's amendment: the record it amends
+
+    @property
+    def kind(self) -> RecordKind:
+        return RecordKind.ENTRY if self.amends is None else RecordKind.AMENDMENT
 
 
 class RecordsClient(SubClient):
@@ -77,7 +89,10 @@ class RecordsClient(SubClient):
         *,
         supersedes: bytes | str | None = None,
     ) -> Receipt:
-        """Anchor a record's ciphertext hash (the patient, or a grantee with write permission)."""
+        """Anchor a record's ciphertext hash (the patient, or a grantee with write permission).
+
+        A new version (``supersedes``) is accepted only from the author of the version it
+        replaces, or the institution it acted for; anyone else gets :class:`NotRecordAuthor`."""
         if not uri or len(uri.encode()) > 256:
             raise InvalidInput("the record URI must be 1 to 256 bytes")
         return self._send(
@@ -89,8 +104,22 @@ class RecordsClient(SubClient):
             bytes32(supersedes, "superseded record") if supersedes is not None else bytes(32),
         )
 
+    def amend(self, original: bytes | str, record_hash: bytes | str, uri: str) -> Receipt:
+        """The signing patient anchors its amendment of ``original`` (a record another author
+        anchored for it); ``original`` stays current and keeps its place in its version chain."""
+        if not uri or len(uri.encode()) > 256:
+            raise InvalidInput("the record URI must be 1 to 256 bytes")
+        return self._send(
+            "amendRecord", bytes32(original, "amended record"), bytes32(record_hash, "record hash"), uri
+        )
+
     def verify(self, record_hash: bytes | str) -> RecordStatus:
         return RecordStatus(self._call("verify", bytes32(record_hash, "record hash")))
+
+    def verify_with_author(self, record_hash: bytes | str) -> tuple[RecordStatus, str | None]:
+        """What the chain says of a hash, and who anchored it (None if it is not a record)."""
+        status, author = self._call("verifyWithAuthor", bytes32(record_hash, "record hash"))
+        return RecordStatus(status), None if str(author) == ZERO_ADDRESS else str(author)
 
     def verify_file(self, path: Path) -> tuple[bytes, RecordStatus]:
         """The file's SHA-256 and what the chain says of it."""
@@ -118,11 +147,19 @@ class RecordsClient(SubClient):
     def get(self, record_hash: bytes | str) -> Record:
         """The anchored record (``exists`` False if it was never anchored)."""
         key = bytes32(record_hash, "record hash")
-        patient, category, anchored_at, superseded = self._call("record", key)
-        return Record(key, str(patient), RecordCategory(category), int(anchored_at), bool(superseded))
+        patient, author, category, kind, anchored_at, superseded, amendment = self._call("record", key)
+        return Record(
+            key, str(patient), RecordCategory(category), int(anchored_at), bool(superseded), str(author),
+            RecordKind(kind), bytes(amendment) if any(amendment) else None,
+        )  # fmt: skip
 
     def versions_of(self, patient: str, from_block: int = 0) -> list[RecordVersion]:
-        """Every record anchored for ``patient``, oldest first."""
+        """Every record anchored for ``patient``, amendments included, oldest first."""
+        filters = {"patient": checksum(patient, "patient")}
+        amends = {
+            bytes(log["args"]["amendment"]): bytes(log["args"]["original"])
+            for log in self._events("RecordAmended", filters, from_block)
+        }
         return [
             RecordVersion(
                 id=bytes(log["args"]["contentHash"]),
@@ -133,12 +170,21 @@ class RecordsClient(SubClient):
                 uri=str(log["args"]["uri"]),
                 block_number=int(log["blockNumber"]),
                 tx_hash=log["transactionHash"].to_0x_hex(),
+                amends=amends.get(bytes(log["args"]["contentHash"])),
             )
-            for log in self._events("RecordAnchored", {"patient": checksum(patient, "patient")}, from_block)
+            for log in self._events("RecordAnchored", filters, from_block)
         ]
 
+    def amendments_of(self, record_hash: bytes | str) -> list[RecordVersion]:
+        """The patient's amendments of ``record_hash``, oldest first (the last is the current one)."""
+        record = self.require(record_hash)
+        return [v for v in self.versions_of(record.patient) if v.amends == record.id]
+
     def chain_of(self, record_hash: bytes | str) -> list[RecordVersion]:
-        """The version chain through ``record_hash``, oldest first, up to the current version."""
+        """The version chain through ``record_hash``, oldest first, up to the current version.
+
+        Versions and amendments form separate chains (an amendment never supersedes a version
+        nor is superseded by one): see :meth:`amendments_of` for a version's amendments."""
         record = self.require(record_hash)
         versions = [v for v in self.versions_of(record.patient) if v.category is record.category]
         by_id = {v.id: v for v in versions}

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from tests.cli.conftest import (
-    ADMIN, AUTHORITY, CLINIC, DOCTOR, NURSE, OUTSIDER, PATIENT, assert_user_error, run, run_json,
+    ADMIN, AUTHORITY, CLINIC, DOCTOR, HOSPITAL, NURSE, OUTSIDER, PATIENT, assert_user_error, run, run_json,
 )  # fmt: skip
 
 LAB_REPORT = b"potassium 4.1 mmol/L; sodium 139 mmol/L"
@@ -106,3 +106,44 @@ def test_consent_mistakes_are_clear(deployed):
     assert code == 2 and "needs --max-minutes" in err
     assert_user_error(*run(env, "access", "policy", "--max-minutes", "60", "--window-hours", "24", "--sessions", "3",
                            "--account", "1"), "NotConsortiumAdmin")  # fmt: skip
+
+
+def test_the_patient_amends_a_record_and_cancels_its_signatures(deployed):
+    """Runs after the referral story (the patient, account 7, is registered)."""
+    env = deployed
+    home = Path(env["MEDLEDGER_HOME"])
+    run_json(env, "key", "publish", "--account", "3")
+    for writer in (HOSPITAL, CLINIC):
+        run_json(env, "consent", "grant", writer, "--categories", "labs", "--write", "labs", "--days", "30",
+                 "--account", "7")  # fmt: skip
+    report = home / "hospital-report.txt"
+    report.write_bytes(LAB_REPORT)
+    record = run_json(env, "record", "anchor", str(report), "--patient", PATIENT, "--category", "labs",
+                      "--account", "3")["record"]  # fmt: skip
+    assert_user_error(*run(env, "record", "anchor", str(report), "--patient", PATIENT, "--category", "labs",
+                           "--supersedes", record, "--account", "6"), "NotRecordAuthor")  # fmt: skip
+
+    statement = home / "statement.txt"
+    statement.write_bytes(b"the potassium sample was haemolysed")
+    amended = run_json(env, "record", "amend", str(statement), "--original", record, "--share", HOSPITAL,
+                       "--account", "7")  # fmt: skip
+    assert amended["amends"] == record and amended["category"] == "labs"
+    code, out, err = run(env, "record", "verify", record, "--json")
+    assert code == 0, err  # an amended record is still the current version
+    shown = json.loads(out)
+    assert (shown["status"], shown["author"], shown["amended_by_patient"]) == ("current", HOSPITAL, amended["record"])
+    versions = run_json(env, "record", "versions", record)
+    assert [(row["record"], row["kind"], row["amends"]) for row in versions] == [
+        (record, "entry", "-"), (amended["record"], "amendment", record),
+    ]  # fmt: skip
+    assert_user_error(*run(env, "record", "amend", str(statement), "--original", record, "--account", "3"),
+                      "NotRecordPatient")  # fmt: skip
+
+    signed = home / "grant-to-cancel.json"
+    run_json(env, "consent", "sign", NURSE, "--categories", "labs", "--days", "5", "--out", str(signed),
+             "--account", "7")  # fmt: skip
+    cancelled = run_json(env, "consent", "cancel-signatures", "--account", "7")
+    assert cancelled["patient"] == PATIENT
+    assert cancelled["consent_manager_tx"].startswith("0x") and cancelled["patient_registry_tx"].startswith("0x")
+    assert_user_error(*run(env, "consent", "relay", str(signed), "--account", "0"), "InvalidAccountNonce")
+    assert_user_error(*run(env, "consent", "cancel-signatures", "--account", "4"), "PatientNotRegistered")

@@ -28,7 +28,9 @@ def stocked(deployed, tmp_path_factory):
     assert made["units"] == 12 and proofs.is_file()
     run_json(env, "institution", "accredit", OUTSIDER, "--kind", "manufacturer")
     run_json(env, "institution", "accredit", PHARMACY, "--kind", "pharmacy")
-    run_json(env, "credential", "issue", OUTSIDER, "--kind", "accreditation", "--days", "365", "--account", "2")
+    for member in (OUTSIDER, PHARMACY):
+        run_json(env, "credential", "issue", member, "--kind", "accreditation", "--days", "365", "--account", "2")
+    run_json(env, "product", "prefix", "assign", "9506000", "--to", OUTSIDER, "--account", "1")
     run_json(env, "product", "register", GTIN, "--name", "Medicine A", "--account", "5")
     batch = run_json(env, "batch", "register", "--gtin", GTIN, "--lot", "RX-1", "--quantity", "12",
                      "--expires", EXPIRES.isoformat(), "--serial-root", made["serial_root"], "--account", "5")["batch_id"]  # fmt: skip
@@ -69,16 +71,21 @@ def test_a_pharmacist_verifies_a_pack_in_hand(stocked):
 
 def test_prescribe_fill_and_catch_a_copied_serial(stocked):
     env, proofs, serials, batch = stocked
+    slip = proofs.parent / "rx-slip.json"
     first = run_json(env, "rx", "issue", "--patient", PATIENT, "--gtin", GTIN, "--quantity", "2", "--refills", "1",
-                     "--days", "30", "--account", "4")  # fmt: skip
+                     "--days", "30", "--slip", str(slip), "--account", "4")  # fmt: skip
     assert (first["prescriber"], first["fills_left"], first["fillable"]) == (DOCTOR, 2, "fillable")
+    assert first["patient"] == PATIENT and json.loads(slip.read_text())["salt"] == first["patient_salt"]
+    code, _, err = run(env, "rx", "issue", "--patient", PATIENT, "--gtin", GTIN, "--quantity", "1", "--days", "9",
+                       "--slip", str(slip), "--account", "4")  # fmt: skip
+    assert code == 2 and "never overwritten" in err
     assert_user_error(*run(env, "rx", "issue", "--patient", PATIENT, "--gtin", GTIN, "--quantity", "1", "--days", "9",
                            "--account", "9"), "NotLicensedPrescriber")  # fmt: skip
     rx = str(first["id"])
     assert_user_error(*run(env, "rx", "fill", rx, "--proofs", str(proofs), "--serial", serials[1], "--account", "3"),
-                      "NotActivePharmacy")  # fmt: skip
+                      "NotLicensedPharmacy")  # fmt: skip
     filled = run_json(env, "rx", "fill", rx, "--proofs", str(proofs), "--serial", serials[1], "--serial", serials[2],
-                      "--account", "8")  # fmt: skip
+                      "--slip", str(slip), "--account", "8")  # fmt: skip
     assert filled["filled"] and sorted(filled["units"]) == sorted(serials[1:3])
     code, out, _ = run(env, "unit", "verify", "--proofs", str(proofs), "--serial", serials[1], "--json")
     assert code == 3 and json.loads(out)["result"] == "already_dispensed"
@@ -93,9 +100,13 @@ def test_prescribe_fill_and_catch_a_copied_serial(stocked):
     assert code == 3 and json.loads(out)["alarm"] == "held_by_another"
     shown = run_json(env, "rx", "show", rx)
     assert (shown["fills"], shown["dispensed"], len(shown["fill_history"])) == (1, 2, 1)
+    assert "patient" not in shown and shown["patient_commitment"] == first["patient_commitment"]
     request = run_json(env, "rx", "show", rx, "--fhir")
     assert (request["resourceType"], request["status"], request["dispenseRequest"]["numberOfRepeatsAllowed"]) == (
         "MedicationRequest", "active", 1)
+    assert request["subject"]["identifier"]["value"] == first["patient_commitment"]
+    request = run_json(env, "rx", "show", rx, "--fhir", "--slip", str(slip))
+    assert request["subject"]["identifier"]["value"].endswith(PATIENT)
     image, events = proofs.parent / "custody.svg", proofs.parent / "custody.jsonld"
     steps = [row["step"] for row in run_json(env, "batch", "history", batch, "--graph", str(image),
                                              "--epcis", str(events))]  # fmt: skip
@@ -117,7 +128,11 @@ def test_the_patient_sees_and_the_prescriber_cancels(stocked):
     issued = run_json(env, "rx", "issue", "--patient", PATIENT, "--gtin", GTIN, "--quantity", "1", "--days", "5",
                       "--account", "4")  # fmt: skip
     rx = str(issued["id"])
-    assert rx in [str(p["id"]) for p in run_json(env, "rx", "list", "--patient", PATIENT, "--account", "7")]
+    listed = run_json(env, "rx", "list", "--patient", PATIENT, "--salt", issued["patient_salt"], "--account", "7")
+    assert [str(p["id"]) for p in listed] == [rx]
+    assert run_json(env, "rx", "list", "--patient", PATIENT, "--salt", "0x" + "01" * 32) == []
+    code, _, err = run(env, "rx", "list", "--patient", PATIENT)
+    assert code == 2 and "--salt" in err
     assert_user_error(*run(env, "rx", "cancel", rx, "--account", "7"), "NotPrescriber")
     assert run_json(env, "rx", "cancel", rx, "--reason", "2", "--account", "4")["status"] == "cancelled"
     assert_user_error(*run(env, "rx", "fill", rx, "--proofs", str(proofs), "--serial", serials[5], "--account", "8"),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.cli.conftest import AUTHORITY, EXPIRES, HOSPITAL, OUTSIDER, assert_user_error, run, run_json
+import json
+
+from tests.cli.conftest import AUTHORITY, EXPIRES, GUARDIAN, HOSPITAL, OUTSIDER, assert_user_error, run, run_json
 
 GTIN = "09506000134352"
 
@@ -13,6 +15,13 @@ def test_product_and_batch_lifecycle(deployed):
     run_json(env, "institution", "accredit", OUTSIDER, "--kind", "manufacturer")
     assert_user_error(*run(env, "product", "register", GTIN, "--name", "Medicine A", "--account", "5"), "NotLicensedManufacturer")
     run_json(env, "credential", "issue", OUTSIDER, "--kind", "accreditation", "--days", "365", "--account", "2")
+    assert_user_error(*run(env, "product", "register", GTIN, "--name", "Medicine A", "--account", "5"), "GtinNotInCompanyPrefix")
+    assert_user_error(*run(env, "product", "prefix", "assign", "9506000", "--to", OUTSIDER, "--account", "5"),
+                      "NotAdminOrRegulator")  # fmt: skip
+    assigned = run_json(env, "product", "prefix", "assign", "9506000", "--to", OUTSIDER, "--account", "1")
+    assert (assigned["prefix"], assigned["length"], assigned["holder"]) == ("9506000", 7, OUTSIDER)
+    assert run_json(env, "product", "prefix", "show", "--gtin", GTIN)["prefix"] == "9506000"
+    assert_user_error(*run(env, "product", "prefix", "assign", "123", "--to", OUTSIDER, "--account", "1"), "4 to 12 digits")
     registered = run_json(env, "product", "register", GTIN, "--name", "Medicine A", "--account", "5")
     assert registered["gtin"] == GTIN and registered["manufacturer"] == OUTSIDER
     assert run_json(env, "product", "show", "9506000134352")["manufacturer"] == OUTSIDER
@@ -64,3 +73,25 @@ def test_product_and_batch_lifecycle(deployed):
     assert_user_error(*run(env, "batch", "receive", "0x" + "11" * 32, "--account", "3"), "no shipment")
     assert_user_error(*run(env, "batch", "register", "--gtin", GTIN, "--lot", "L" * 25, "--quantity", "5",
                            "--expires", EXPIRES.isoformat(), "--serial-root", "0x" + "5e" * 32, "--account", "5"), "lot")  # fmt: skip
+
+
+def test_a_regulator_voids_a_product_and_takes_back_a_prefix(deployed):
+    env, gtin, maker = deployed, "04006381333931", GUARDIAN  # account 8, a manufacturer here
+    run_json(env, "institution", "accredit", maker, "--kind", "manufacturer")
+    run_json(env, "credential", "issue", maker, "--kind", "accreditation", "--days", "365", "--account", "2")
+    run_json(env, "product", "prefix", "assign", "4006381", "--to", maker, "--account", "0")  # the admin may too
+    run_json(env, "product", "register", gtin, "--name", "Medicine V", "--account", "8")
+    batch = run_json(env, "batch", "register", "--gtin", gtin, "--lot", "V-1", "--quantity", "5",
+                     "--expires", EXPIRES.isoformat(), "--serial-root", "0x" + "5e" * 32, "--account", "8")["batch_id"]  # fmt: skip
+    assert_user_error(*run(env, "product", "void", gtin, "--account", "8"), "NotRegulator")
+    voided = run_json(env, "product", "void", gtin, "--reason", "4", "--account", "1")
+    assert (voided["voided"], voided["reason"]) == (True, 4)
+    assert run_json(env, "product", "show", gtin)["voided"] is True
+    code, out, _ = run(env, "batch", "verify", batch, "--json")
+    assert code == 3 and json.loads(out)["result"] == "product_voided"
+    assert_user_error(*run(env, "product", "void", gtin, "--account", "1"), "ProductAlreadyVoided")
+    taken = run_json(env, "product", "prefix", "unassign", "4006381", "--account", "1")
+    assert (taken["assigned"], taken["holder"]) == (False, "-")
+    assert run_json(env, "product", "prefix", "show", "4006381")["assigned"] is False
+    assert_user_error(*run(env, "product", "prefix", "show", "--gtin", gtin), "no assigned company prefix")
+    assert_user_error(*run(env, "product", "prefix", "unassign", "4006381", "--account", "1"), "CompanyPrefixNotAssigned")

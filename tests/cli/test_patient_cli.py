@@ -47,8 +47,12 @@ def test_patient_registers_delegates_and_links_mrns(deployed, identity_file):
 
     # proposal by the hospital, acceptance by the guardian
     proposed = run_json(env, "patient", "link-mrn", "--patient", PATIENT, "--mrn", MRN, "--account", "3")
-    assert proposed["status"] == "proposed" and "salt" in proposed
+    assert proposed["status"] == "proposed" and "salt" in proposed and "proposal_salt" in proposed
+    assert_user_error(*run(env, "patient", "accept-mrn", proposed["mrn_commitment"], "--institution", HOSPITAL,
+                           "--proposal-salt", "0x" + "01" * 32, "--patient", PATIENT, "--account", "8"),
+                      "MrnProposalMismatch")  # fmt: skip
     code, out, err = run(env, "patient", "accept-mrn", proposed["mrn_commitment"], "--institution", HOSPITAL,
+                         "--proposal-salt", proposed["proposal_salt"], "--patient", PATIENT,
                          "--account", "8", "--json")  # fmt: skip
     assert code == 0, err
     assert json.loads(out)["status"] == "linked"

@@ -19,3 +19,20 @@ def test_a_busy_port_is_one_clear_line(deployed, command):
 def test_without_a_node_the_servers_say_how_to_start_one(tmp_path, command):
     # a home of its own: this module's `env` has the node `deployed` started
     assert_user_error(*run(home_env(tmp_path), command, "--port", "0"), "medledger node start")
+
+
+@pytest.mark.parametrize(("options", "fragment"), [
+    (["--signer-rate", "lots"], "--signer-rate must be COUNT/PERIOD such as 10/1h"),
+    (["--gas-budget", "5/0h"], "--gas-budget must be COUNT/PERIOD"),
+    (["--api-keys-file", "/nonexistent/keys"], "cannot read /nonexistent/keys"),
+    (["--allow", "0x12"], "allowed address '0x12' is not an Ethereum address"),
+    (["--contract-wallet", "0x" + "11" * 20, "--no-contract-wallets"], "not both"),
+])  # fmt: skip
+def test_the_relays_limits_are_checked_before_it_starts(deployed, tmp_path, options, fragment):
+    assert_user_error(*run(deployed, "relay", "--port", "0", *options), fragment)
+
+
+def test_an_empty_api_keys_file_is_refused(deployed, tmp_path):
+    keys = tmp_path / "keys"
+    keys.write_text("# no keys yet\n\n")
+    assert_user_error(*run(deployed, "relay", "--port", "0", "--api-keys-file", str(keys)), "holds no key")

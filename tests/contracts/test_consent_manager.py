@@ -12,6 +12,7 @@ import dataclasses
 import pytest
 
 from medledger import consent, errors
+from medledger.identity import mrn_commitment
 from medledger.types import AccessBasis, CredentialKind, Purpose, RecordCategory
 from tests.helpers import DAY, events, register, until
 
@@ -323,14 +324,39 @@ def test_a_stale_signed_revocation_cannot_end_a_later_grant(world, ml, actors, p
 
 @pytest.mark.parametrize("by", ["patient", "guardian"])
 def test_cancel_signatures_voids_every_unrelayed_consent(world, ml, actors, patient, by):
+    """"Cancel my signatures" covers both contracts that accept signatures: grants and revocations
+    here, MRN-link consents in PatientRegistry (each under its own nonce)."""
     signed = ml.patient.consent.sign_grant(actors.doctor.address, "labs", valid_until=until(world))
-    receipt = getattr(ml, by).consent.cancel_signatures(patient)
-    assert events(ml.outsider.consent, receipt, "SignaturesCancelled") == [
-        {"patient": patient, "by": getattr(ml, by).signer.address, "nonce": 0}
-    ]
+    hospital = actors.hospital.address
+    signed_link = ml.patient.patients.sign_mrn_consent(hospital, mrn_commitment(hospital, "M-1", b"\x01" * 32))
+    done = getattr(ml, by).consent.cancel_signatures(patient)
+    assert done.patient == patient
+    for client, receipt in ((ml.outsider.consent, done.consent), (ml.outsider.patients, done.patients)):
+        assert events(client, receipt, "SignaturesCancelled") == [
+            {"patient": patient, "by": getattr(ml, by).signer.address, "nonce": 0}
+        ]
     with pytest.raises(errors.InvalidAccountNonce):
         ml.outsider.consent.relay(signed)
+    with pytest.raises(errors.InvalidAccountNonce):
+        ml.hospital.patients.link_mrn_with_consent(signed_link)
     assert ml.outsider.consent.nonce(patient) == 1
+    assert ml.outsider.patients.nonce(patient) == 1
+
+
+def test_a_cancellation_that_fails_in_one_contract_says_which(world, ml, actors, patient, monkeypatch):
+    signed = ml.patient.consent.sign_grant(actors.doctor.address, "labs", valid_until=until(world))
+
+    def refuse(*_: object) -> None:
+        raise errors.GasError("out of gas (simulated)")
+
+    monkeypatch.setattr(ml.patient.patients, "cancel_signatures", refuse)
+    with pytest.raises(errors.PartialCancellation) as exc:
+        ml.patient.consent.cancel_signatures()
+    assert list(exc.value.cancelled) == ["ConsentManager"] and list(exc.value.failed) == ["PatientRegistry"]
+    assert "NOT in PatientRegistry" in str(exc.value) and "out of gas" in str(exc.value)
+    with pytest.raises(errors.InvalidAccountNonce):  # what did go through holds
+        ml.outsider.consent.relay(signed)
+    assert ml.outsider.patients.nonce(patient) == 0
 
 
 def test_cancel_signatures_by_someone_else_or_for_an_unregistered_patient_is_rejected(world, ml, actors, patient):

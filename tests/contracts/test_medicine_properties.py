@@ -71,9 +71,11 @@ def world() -> tuple[World, SerialTree]:
     for name, kind in KINDS.items():
         ml["admin"].consortium.accredit(w.address(name), kind)
     now = chain.now()
-    for name, kind in (("maker", "accreditation"), ("doctor", "licence")):
+    for name, kind in (("maker", "accreditation"), ("pharmacy", "accreditation"), ("pharmacy2", "accreditation"),
+                       ("doctor", "licence")):
         ml["authority"].credentials.issue(w.address(name), kind, valid_from=now - 1, valid_until=now + 3 * 365 * DAY)
     ml["patient"].patients.register(identity_commitment({"name": "prop"}, b"\x01" * 32), public_key(b"\x02" * 32))
+    ml["regulator"].products.assign_prefix("9506000", w.address("maker"))
     ml["maker"].products.register(GTIN, "Medicine P")
     tree = SerialTree(batch_id(GTIN, TREE_LOT), SERIALS)
     ml["maker"].batches.register(GTIN, TREE_LOT, quantity=MADE, manufactured_on=now - DAY, expires_on=now + 365 * DAY,
@@ -315,14 +317,14 @@ class MedicineLifecycle(RuleBasedStateMachine):
         else:
             units = MultiProof([], [], [])
         error: type[errors.ContractError] | None = None
-        if rx.cancelled or rx.fills > rx.refills:
+        if by not in PHARMACIES:  # the filler's standing first: an accredited pharmacy
+            error = errors.NotLicensedPharmacy
+        elif rx.cancelled or rx.fills > rx.refills:
             error = errors.PrescriptionNotFillable
         elif not 1 <= len(indices) <= rx.per_fill:
             error = errors.FillQuantityInvalid
         elif not self.movable():
             error = errors.BatchNotMovable
-        elif by not in PHARMACIES:
-            error = errors.NotActivePharmacy
         elif m.holdings[by].held < len(indices):
             error = errors.InsufficientStock
         result = self.attempt(error, lambda: self.ml[by].prescriptions.fill(number, self.batch, units))

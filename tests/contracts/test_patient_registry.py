@@ -11,9 +11,12 @@ import dataclasses
 import pytest
 
 from medledger import consent, errors
+from medledger.client.patients import patient_commitment
 from medledger.identity import identity_commitment, mrn_commitment, new_salt, public_key
 from medledger.types import MrnLinkStatus
-from tests.helpers import events
+from tests.helpers import events, register
+
+ZERO = "0x" + "00" * 20
 
 IDENTITY = {"name": "Ada Example", "birth_date": "1990-01-31", "national_id": "AB123456"}
 SALT = b"\x5a" * 32
@@ -217,28 +220,49 @@ def test_remove_an_unknown_delegate_is_rejected(ml, registered):
 # ─── MRN links by proposal and acceptance ────────────────────────────────────────────────────
 
 
+def propose(ml, institution: str, patient: str, mrn: bytes):
+    """``institution`` proposes ``mrn`` for ``patient``; the proposal (with its salt) as handed over."""
+    return getattr(ml, institution).patients.propose_mrn_link(patient, mrn)
+
+
 def test_propose_then_accept_links_the_mrn(ml, actors, registered):
     mrn = mrn_of(actors.hospital.address)
-    proposed = ml.hospital.patients.propose_mrn_link(registered, mrn)
-    assert ml.outsider.patients.mrn_link(actors.hospital.address, mrn).status is MrnLinkStatus.PROPOSED
+    proposal = propose(ml, "hospital", registered, mrn)
+    hidden = patient_commitment(actors.hospital.address, mrn, registered, proposal.salt)
+    assert proposal.patient_commitment == hidden
+    link = ml.outsider.patients.mrn_link(actors.hospital.address, mrn)
+    assert (link.status, link.patient, link.since) == (MrnLinkStatus.PROPOSED, ZERO, 0)  # no wallet on chain
+    assert ml.outsider.patients.mrn_proposal(actors.hospital.address, mrn) == hidden
     assert ml.outsider.patients.resolve_mrn(actors.hospital.address, mrn) is None  # not before the patient says yes
-    assert events(ml.outsider.patients, proposed, "MrnLinkProposed") == [
-        {"mrnCommitment": mrn, "patient": registered, "institution": actors.hospital.address}
+    assert events(ml.outsider.patients, proposal.receipt, "MrnLinkProposed") == [
+        {"mrnCommitment": mrn, "institution": actors.hospital.address, "patientCommitment": hidden}
     ]
 
-    accepted = ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn)
+    accepted = ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn, proposal.salt)
     assert ml.outsider.patients.resolve_mrn(actors.hospital.address, mrn) == registered
     link = ml.outsider.patients.mrn_link(actors.hospital.address, mrn)
     assert (link.status, link.institution, link.patient) == (MrnLinkStatus.LINKED, actors.hospital.address, registered)
+    assert link.since > 0
+    assert ml.outsider.patients.mrn_proposal(actors.hospital.address, mrn) is None
     assert events(ml.outsider.patients, accepted, "MrnLinked") == [
         {"mrnCommitment": mrn, "patient": registered, "institution": actors.hospital.address}
     ]
 
 
+def test_the_proposal_names_no_wallet_in_its_input_event_or_storage(ml, actors, registered):
+    proposal = propose(ml, "hospital", registered, mrn_of(actors.hospital.address))
+    w3 = ml.outsider.w3
+    raw = bytes.fromhex(registered[2:])
+    tx = w3.eth.get_transaction(proposal.receipt.tx_hash)
+    assert raw not in bytes(tx["input"])
+    for log in proposal.receipt.raw["logs"]:
+        assert raw not in b"".join(bytes(t) for t in log["topics"]) + bytes(log["data"])
+
+
 def test_whoever_holds_mrn_and_salt_resolves_it(ml, actors, registered):
     mrn = mrn_of(actors.hospital.address, "H-778")
-    ml.hospital.patients.propose_mrn_link(registered, mrn)
-    ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn)
+    proposal = propose(ml, "hospital", registered, mrn)
+    ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn, proposal.salt)
     resolve = ml.outsider.patients.resolve_mrn
     assert resolve(actors.hospital.address, mrn_commitment(actors.hospital.address, " H-778 ", SALT)) == registered
     assert resolve(actors.hospital.address, mrn_commitment(actors.hospital.address, "H-779", SALT)) is None
@@ -248,36 +272,57 @@ def test_whoever_holds_mrn_and_salt_resolves_it(ml, actors, registered):
 def test_a_delegate_accepts_for_the_patient(suite, ml, actors, registered):
     ml.patient.patients.appoint_delegate(ml.guardian.signer.address, suite.chain.now() + DAY)
     mrn = mrn_of(actors.hospital.address)
-    ml.hospital.patients.propose_mrn_link(registered, mrn)
-    ml.guardian.patients.accept_mrn_link(actors.hospital.address, mrn)
+    proposal = propose(ml, "hospital", registered, mrn)
+    ml.guardian.patients.accept_mrn_link(actors.hospital.address, mrn, proposal.salt, patient=registered)
     assert ml.outsider.patients.resolve_mrn(actors.hospital.address, mrn) == registered
 
 
 def test_accept_by_a_stranger_is_rejected(ml, actors, registered):
     mrn = mrn_of(actors.hospital.address)
-    ml.hospital.patients.propose_mrn_link(registered, mrn)
+    proposal = propose(ml, "hospital", registered, mrn)
     with pytest.raises(errors.NotPatientOrDelegate) as exc:
-        ml.outsider.patients.accept_mrn_link(actors.hospital.address, mrn)
+        ml.outsider.patients.accept_mrn_link(actors.hospital.address, mrn, proposal.salt, patient=registered)
     assert (exc.value.account, exc.value.patient) == (actors.outsider.address, registered)
     assert ml.outsider.patients.mrn_link(actors.hospital.address, mrn).status is MrnLinkStatus.PROPOSED
+
+
+def test_another_patient_cannot_take_a_proposal_meant_for_someone_else(ml, actors, registered):
+    """Even holding the salt (say it leaked), a patient the proposal was not for cannot open it."""
+    other = register(ml.patient2, 2)
+    mrn = mrn_of(actors.hospital.address)
+    proposal = propose(ml, "hospital", registered, mrn)
+    with pytest.raises(errors.MrnProposalMismatch) as exc:
+        ml.patient2.patients.accept_mrn_link(actors.hospital.address, mrn, proposal.salt)
+    assert (exc.value.institution, exc.value.mrnCommitment) == (actors.hospital.address, mrn)
+    with pytest.raises(errors.MrnProposalMismatch):  # the right patient with a wrong salt
+        ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn, b"\x01" * 32)
+    assert ml.outsider.patients.resolve_mrn(actors.hospital.address, mrn) is None
+    assert other != registered
 
 
 def test_accept_without_a_proposal_or_twice_is_rejected(ml, actors, registered):
     mrn = mrn_of(actors.hospital.address)
     with pytest.raises(errors.MrnLinkStateInvalid):
-        ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn)
-    ml.hospital.patients.propose_mrn_link(registered, mrn)
-    ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn)
+        ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn, b"\x01" * 32)
+    proposal = propose(ml, "hospital", registered, mrn)
+    ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn, proposal.salt)
     with pytest.raises(errors.MrnLinkStateInvalid):
-        ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn)
+        ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn, proposal.salt)
+
+
+def test_accept_by_an_unregistered_wallet_is_rejected(ml, actors, registered):
+    mrn = mrn_of(actors.hospital.address)
+    proposal = propose(ml, "hospital", ml.patient2.signer.address, mrn)  # the hospital cannot know
+    with pytest.raises(errors.NotPatientOrDelegate):
+        ml.patient2.patients.accept_mrn_link(actors.hospital.address, mrn, proposal.salt)
 
 
 def test_accept_after_the_institution_was_suspended_is_rejected(ml, actors, registered):
     mrn = mrn_of(actors.hospital.address)
-    ml.hospital.patients.propose_mrn_link(registered, mrn)
+    proposal = propose(ml, "hospital", registered, mrn)
     ml.regulator.consortium.suspend(actors.hospital.address, 1)
     with pytest.raises(errors.NotActiveInstitution):
-        ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn)
+        ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn, proposal.salt)
     assert ml.outsider.patients.resolve_mrn(actors.hospital.address, mrn) is None
 
 
@@ -285,41 +330,40 @@ def test_accept_after_the_institution_was_suspended_is_rejected(ml, actors, regi
 def test_propose_by_a_non_institution_is_rejected(ml, registered, proposer):
     mrn = mrn_of(getattr(ml, proposer).signer.address)
     with pytest.raises(errors.NotActiveInstitution):
-        getattr(ml, proposer).patients.propose_mrn_link(registered, mrn)
+        propose(ml, proposer, registered, mrn)
     assert ml.outsider.patients.mrn_link(getattr(ml, proposer).signer.address, mrn).status is MrnLinkStatus.NONE
 
 
 def test_propose_by_a_suspended_institution_is_rejected(ml, actors, registered):
     ml.regulator.consortium.suspend(actors.hospital.address, 1)
     with pytest.raises(errors.NotActiveInstitution):
-        ml.hospital.patients.propose_mrn_link(registered, mrn_of(actors.hospital.address))
+        propose(ml, "hospital", registered, mrn_of(actors.hospital.address))
 
 
-def test_propose_for_an_unregistered_patient_is_rejected(ml, actors):
-    with pytest.raises(errors.PatientNotRegistered):
-        ml.hospital.patients.propose_mrn_link(ml.patient2.signer.address, mrn_of(actors.hospital.address))
-
-
-def test_propose_a_zero_commitment_is_rejected(ml, registered):
+@pytest.mark.parametrize("zero", ["mrn", "patient"])
+def test_propose_a_zero_commitment_is_rejected(ml, actors, registered, zero):
+    args = (bytes(32), b"\x07" * 32) if zero == "mrn" else (mrn_of(actors.hospital.address), bytes(32))
     with pytest.raises(errors.ZeroCommitment):
-        ml.hospital.patients.propose_mrn_link(registered, bytes(32))
+        raw_send(ml.hospital, "proposeMrnLink", *args)
 
 
 def test_a_commitment_is_used_once_per_institution(ml, actors, registered):
     mrn = mrn_of(actors.hospital.address)
-    ml.hospital.patients.propose_mrn_link(registered, mrn)
+    propose(ml, "hospital", registered, mrn)
     with pytest.raises(errors.MrnAlreadyLinked) as exc:
-        ml.hospital.patients.propose_mrn_link(registered, mrn)
+        propose(ml, "hospital", registered, mrn)
     assert exc.value.institution == actors.hospital.address
+    with pytest.raises(errors.MrnAlreadyLinked):  # nor linked by consent while proposed
+        ml.hospital.patients.link_mrn_with_consent(ml.patient.patients.sign_mrn_consent(actors.hospital.address, mrn))
 
 
 def test_another_institution_cannot_squat_a_commitment(ml, actors, registered):
     """An institution that copies another's commitment (say from a pending transaction) only fills its
     own key space: the first institution still links and resolves its MRN."""
     mrn = mrn_of(actors.hospital.address)
-    ml.clinic.patients.propose_mrn_link(registered, mrn)
-    ml.hospital.patients.propose_mrn_link(registered, mrn)
-    ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn)
+    propose(ml, "clinic", registered, mrn)
+    proposal = propose(ml, "hospital", registered, mrn)
+    ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn, proposal.salt)
     assert ml.outsider.patients.resolve_mrn(actors.hospital.address, mrn) == registered
     assert ml.outsider.patients.resolve_mrn(ml.clinic.signer.address, mrn) is None
 
@@ -432,8 +476,8 @@ def test_a_consent_signed_for_another_contract_is_rejected(ml, actors, registere
 def test_the_patient_a_delegate_or_the_institution_unlinks(suite, ml, actors, registered, by):
     ml.patient.patients.appoint_delegate(ml.guardian.signer.address, suite.chain.now() + DAY)
     mrn = mrn_of(actors.hospital.address)
-    ml.hospital.patients.propose_mrn_link(registered, mrn)
-    ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn)
+    proposal = propose(ml, "hospital", registered, mrn)
+    ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn, proposal.salt)
     receipt = getattr(ml, by).patients.unlink_mrn(actors.hospital.address, mrn)
     assert ml.outsider.patients.resolve_mrn(actors.hospital.address, mrn) is None
     assert ml.outsider.patients.mrn_link(actors.hospital.address, mrn).status is MrnLinkStatus.NONE
@@ -444,12 +488,61 @@ def test_the_patient_a_delegate_or_the_institution_unlinks(suite, ml, actors, re
 
 def test_unlink_by_a_third_party_is_rejected(ml, actors, registered):
     mrn = mrn_of(actors.hospital.address)
-    ml.hospital.patients.propose_mrn_link(registered, mrn)
+    proposal = propose(ml, "hospital", registered, mrn)
     with pytest.raises(errors.NotMrnLinkParty):
         ml.clinic.patients.unlink_mrn(actors.hospital.address, mrn)
-    assert ml.outsider.patients.mrn_link(actors.hospital.address, mrn).status is MrnLinkStatus.PROPOSED
+    ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn, proposal.salt)
+    with pytest.raises(errors.NotMrnLinkParty):
+        ml.clinic.patients.unlink_mrn(actors.hospital.address, mrn)
+    assert ml.outsider.patients.resolve_mrn(actors.hospital.address, mrn) == registered
+
+
+def test_the_institution_withdraws_its_proposal_and_nobody_else_can(ml, actors, registered):
+    """A proposal names no patient, so only its institution can withdraw it (the patient ignores it)."""
+    mrn = mrn_of(actors.hospital.address)
+    proposal = propose(ml, "hospital", registered, mrn)
+    for who in ("patient", "clinic"):
+        with pytest.raises(errors.NotMrnLinkParty):
+            getattr(ml, who).patients.unlink_mrn(actors.hospital.address, mrn)
+    receipt = ml.hospital.patients.unlink_mrn(actors.hospital.address, mrn)
+    assert events(ml.outsider.patients, receipt, "MrnUnlinked")[0]["by"] == actors.hospital.address
+    assert ml.outsider.patients.mrn_link(actors.hospital.address, mrn).status is MrnLinkStatus.NONE
+    with pytest.raises(errors.MrnLinkStateInvalid):
+        ml.patient.patients.accept_mrn_link(actors.hospital.address, mrn, proposal.salt)
 
 
 def test_unlink_an_unknown_commitment_is_rejected(ml, actors):
     with pytest.raises(errors.MrnLinkStateInvalid):
         ml.hospital.patients.unlink_mrn(actors.hospital.address, mrn_of(actors.hospital.address))
+
+
+# ─── cancelSignatures ────────────────────────────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize("by", ["patient", "guardian"])
+def test_a_signed_mrn_consent_is_refused_after_cancellation(suite, ml, actors, registered, by):
+    ml.patient.patients.appoint_delegate(ml.guardian.signer.address, suite.chain.now() + DAY)
+    mrn = mrn_of(actors.hospital.address)
+    signed = ml.patient.patients.sign_mrn_consent(actors.hospital.address, mrn)
+    receipt = getattr(ml, by).patients.cancel_signatures(registered)
+    assert events(ml.outsider.patients, receipt, "SignaturesCancelled") == [
+        {"patient": registered, "by": getattr(ml, by).signer.address, "nonce": 0}
+    ]
+    assert ml.outsider.patients.nonce(registered) == 1
+    with pytest.raises(errors.InvalidAccountNonce):
+        ml.hospital.patients.link_mrn_with_consent(signed)
+    assert ml.outsider.patients.resolve_mrn(actors.hospital.address, mrn) is None
+
+
+def test_cancel_signatures_by_someone_else_is_rejected(ml, actors, registered):
+    for who in ("hospital", "outsider"):
+        with pytest.raises(errors.NotPatientOrDelegate) as exc:
+            getattr(ml, who).patients.cancel_signatures(registered)
+        assert (exc.value.account, exc.value.patient) == (getattr(ml, who).signer.address, registered)
+    assert ml.outsider.patients.nonce(registered) == 0
+
+
+def test_cancel_signatures_for_an_unregistered_patient_is_rejected(ml):
+    with pytest.raises(errors.PatientNotRegistered):
+        ml.patient2.patients.cancel_signatures()
+    assert ml.outsider.patients.nonce(ml.patient2.signer.address) == 0

@@ -3,7 +3,8 @@ of its product proven in their batch, never beyond what it allows; a copied or u
 a counterfeit alarm that stays on chain while nothing is dispensed.
 
 World deployment: ``doctor`` is licensed, ``spare`` is the manufacturer, ``pharmacy`` an accredited
-pharmacy holding 20 units of batch L1 (serials SN00..SN39, 40 made), ``patient`` is registered.
+pharmacy (holding a valid accreditation once ``lot`` runs) holding 20 units of batch L1 (serials
+SN00..SN39, 40 made), ``patient`` is registered.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pytest
 
 from medledger import errors
 from medledger.client.batches import batch_id
+from medledger.client.prescriptions import patient_commitment
 from medledger.serials import MultiProof, SerialTree, Unit
 from medledger.transactions import translate
 from medledger.types import (
@@ -31,7 +33,9 @@ SERIALS = [f"SN{n:02d}" for n in range(40)]
 
 @pytest.fixture
 def lot(world, ml, actors) -> SerialTree:
-    """Batch L1 of GTIN: 40 units made, 20 shipped to and received by the pharmacy."""
+    """Batch L1 of GTIN: 40 units made, 20 shipped to and received by the pharmacy, which holds a
+    valid accreditation."""
+    accredit_pharmacy(world, ml)
     ml.spare.products.register(GTIN, "Medicine A")
     tree = SerialTree(batch_id(GTIN, "L1"), SERIALS)
     now = world.chain.now()
@@ -49,6 +53,12 @@ def rx(world, ml, lot, patient) -> int:
                                          valid_until=world.chain.now() + 30 * DAY, document_hash=b"\x05" * 32).id  # fmt: skip
 
 
+def accredit_pharmacy(world, ml) -> None:
+    now = world.chain.now()
+    ml.authority.credentials.issue(world.actors.pharmacy.address, "accreditation", valid_from=now - 10,
+                                   valid_until=now + 365 * DAY)  # fmt: skip
+
+
 def units(tree: SerialTree, *serials: str) -> MultiProof:
     return tree.multiproof(serials)
 
@@ -64,13 +74,18 @@ def test_a_licensed_doctor_prescribes_for_a_registered_patient(world, ml, actors
     valid_until = world.chain.now() + 30 * DAY
     issued = ml.doctor.prescriptions.issue(patient, GTIN, quantity_per_fill=3, refills=2, valid_until=valid_until)
     (event,) = events(ml.outsider.prescriptions, issued.receipt, "PrescriptionIssued")
-    assert (event["id"], event["prescriber"], event["patient"]) == (1, actors.doctor.address, patient)
+    assert (event["id"], event["prescriber"], event["patientCommitment"]) == (1, actors.doctor.address,
+                                                                            patient_commitment(patient, issued.slip.salt))  # fmt: skip
+    assert (issued.slip.id, issued.slip.patient) == (1, patient) and len(issued.slip.salt) == 32
     stored = ml.outsider.prescriptions.get(issued.id)
     assert (stored.status, stored.quantity_per_fill, stored.refills, stored.fills, stored.valid_until) == (
         PrescriptionStatus.ACTIVE, 3, 2, 0, valid_until)
     assert stored.fills_left == 3 and ml.outsider.prescriptions.count() == 1
     assert ml.outsider.prescriptions.check(issued.id) is PrescriptionValidity.FILLABLE
-    assert [p.id for p in ml.guardian.prescriptions.of_patient(patient)] == [issued.id]
+    assert [p.id for p in ml.guardian.prescriptions.of_patient(patient, [issued.slip.salt])] == [issued.id]
+    assert ml.guardian.prescriptions.of_patient(patient, [b"\x01" * 32]) == []
+    assert ml.pharmacy.prescriptions.matches(issued.id, patient, issued.slip.salt)
+    assert not ml.pharmacy.prescriptions.matches(issued.id, world.people.patient2.address, issued.slip.salt)
     assert [p.id for p in ml.outsider.prescriptions.by_prescriber(actors.doctor.address)] == [issued.id]
 
 
@@ -109,6 +124,33 @@ def test_prescription_arguments_are_checked(world, ml, actors, lot, patient):
     assert ml.outsider.prescriptions.count() == 1
 
 
+def test_the_chain_refuses_an_empty_patient_commitment(world, ml, lot):
+    bare = ml.doctor.prescriptions
+    with pytest.raises(errors.EmptyPatientCommitment):
+        bare._send("issuePrescription", bytes(32), int(GTIN), 1, 0, world.chain.now() + DAY, bytes(32))
+    assert ml.outsider.prescriptions.count() == 0
+
+
+def test_the_chain_takes_any_commitment_so_the_pharmacy_checks_the_slip(world, ml, actors, lot, patient):
+    """What the chain cannot see, the pharmacy's client checks: the slip opens the commitment and
+    names a registered patient other than the prescriber."""
+    from medledger.client.prescriptions import Slip
+
+    bare, until = ml.doctor.prescriptions, world.chain.now() + DAY
+    salt = b"\x5a" * 32
+    for wallet in (actors.doctor.address, world.people.patient2.address):
+        bare._send("issuePrescription", patient_commitment(wallet, salt), int(GTIN), 1, 0, until, bytes(32))
+    good = ml.doctor.prescriptions.issue(patient, GTIN, quantity_per_fill=1, valid_until=until)
+    check = ml.pharmacy.prescriptions.check_slip
+    with pytest.raises(errors.SelfPrescription):
+        check(Slip(1, actors.doctor.address, salt, bare.address, world.chain.chain_id))
+    with pytest.raises(errors.PatientNotRegistered):
+        check(Slip(2, world.people.patient2.address, salt, bare.address, world.chain.chain_id))
+    with pytest.raises(errors.InvalidInput, match="does not match"):
+        check(Slip(3, patient, salt, bare.address, world.chain.chain_id))
+    check(good.slip)
+
+
 def test_a_regulator_restricts_a_product_to_a_specialty(world, ml, actors, lot, patient):
     oncology = 1234
     receipt = ml.regulator.prescriptions.set_specialty_requirement(GTIN, oncology)
@@ -122,6 +164,37 @@ def test_a_regulator_restricts_a_product_to_a_specialty(world, ml, actors, lot, 
                                    valid_until=now + 90 * DAY)  # fmt: skip
     assert ml.outsider.prescriptions.can_prescribe(actors.doctor.address, GTIN)
     assert ml.doctor.prescriptions.issue(patient, GTIN, quantity_per_fill=1, valid_until=now + DAY).id == 1
+
+
+def test_a_restriction_set_after_issue_binds_the_fills_still_to_come(world, ml, actors, lot, rx, patient):
+    """The prescriber's standing is checked at fill: its licence, and the specialty required now."""
+    oncology = 1234
+    ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN01"))
+    ml.regulator.prescriptions.set_specialty_requirement(GTIN, oncology)
+    assert ml.outsider.prescriptions.check(rx) is PrescriptionValidity.PRESCRIBER_LACKS_SPECIALTY
+    with pytest.raises(errors.PrescriptionNotFillable) as exc:
+        ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN02"))
+    assert exc.value.validity == PrescriptionValidity.PRESCRIBER_LACKS_SPECIALTY
+    assert ml.outsider.prescriptions.get(rx).fills == 1 and shelf(ml, lot).dispensed == 1
+    now = world.chain.now()
+    ml.authority.credentials.issue(actors.doctor.address, "specialty", scope=oncology, valid_from=now - 1,
+                                   valid_until=now + 90 * DAY)  # fmt: skip
+    assert ml.outsider.prescriptions.check(rx) is PrescriptionValidity.FILLABLE
+    assert ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN02")).filled
+
+
+def test_a_prescription_meeting_the_restriction_fills_while_its_certification_holds(world, ml, actors, lot, patient):
+    oncology, now = 1234, world.chain.now()
+    ml.regulator.prescriptions.set_specialty_requirement(GTIN, oncology)
+    ml.authority.credentials.issue(actors.doctor.address, "specialty", scope=oncology, valid_from=now - 1,
+                                   valid_until=now + 90 * DAY)  # fmt: skip
+    rx = ml.doctor.prescriptions.issue(patient, GTIN, quantity_per_fill=1, refills=1, valid_until=now + 30 * DAY).id
+    assert ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN03")).filled
+    certification = ml.outsider.credentials.credential_id(actors.doctor.address, "specialty", oncology)
+    ml.regulator.credentials.suspend(certification, 2)
+    assert ml.outsider.prescriptions.check(rx) is PrescriptionValidity.PRESCRIBER_LACKS_SPECIALTY
+    ml.regulator.prescriptions.set_specialty_requirement(GTIN, 0)  # lifted: any licensed prescriber again
+    assert ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN04")).filled
 
 
 def test_only_a_regulator_restricts_and_only_known_products(ml, lot):
@@ -192,15 +265,37 @@ def test_no_fill_after_expiry(world, ml, lot, rx):
 
 @pytest.mark.parametrize("caller", ["hospital", "outsider", "doctor", "patient", "spare"])
 def test_only_an_active_pharmacy_fills(ml, actors, lot, rx, caller):
-    with pytest.raises(errors.NotActivePharmacy):
+    with pytest.raises(errors.NotLicensedPharmacy):
         getattr(ml, caller).prescriptions.fill(rx, lot.batch_id, units(lot, "SN01"))
     assert ml.outsider.prescriptions.get(rx).fills == 0
 
 
 def test_a_suspended_pharmacy_fills_nothing(ml, actors, lot, rx):
     ml.regulator.consortium.suspend(actors.pharmacy.address, 1)
-    with pytest.raises(errors.NotActivePharmacy):
+    assert not ml.outsider.prescriptions.is_licensed_pharmacy(actors.pharmacy.address)
+    with pytest.raises(errors.NotLicensedPharmacy):
         ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN01"))
+
+
+@pytest.mark.parametrize("loss", ["revoked", "suspended"])
+def test_a_pharmacy_without_a_valid_accreditation_fills_nothing_until_accredited_again(world, ml, actors, lot, rx, loss):
+    """The same standing rule as a manufacturer's: an active member holding a valid accreditation."""
+    pharmacy = actors.pharmacy.address
+    accreditation = ml.outsider.credentials.credential_id(pharmacy, "accreditation")
+    if loss == "revoked":
+        ml.authority.credentials.revoke(accreditation, 1)
+    else:
+        ml.authority.credentials.suspend(accreditation, 1)
+    assert not ml.outsider.prescriptions.is_licensed_pharmacy(pharmacy)
+    with pytest.raises(errors.NotLicensedPharmacy) as exc:
+        ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN01"))
+    assert exc.value.account == pharmacy and ml.outsider.prescriptions.get(rx).fills == 0
+    assert shelf(ml, lot).held == 20
+    if loss == "suspended":
+        ml.authority.credentials.reinstate(accreditation)
+    else:
+        accredit_pharmacy(world, ml)  # a new accreditation over the revoked one
+    assert ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN01")).filled
 
 
 def test_only_the_prescription_registry_dispenses(ml, lot):
@@ -403,3 +498,29 @@ def test_a_prescription_registry_must_be_the_one_its_batch_registry_names(world,
             raise
         except Exception as exc:  # noqa: BLE001
             raise translate(exc) from None
+
+
+# ─── A voided product ───────────────────────────────────────────────────────────────────────
+
+
+def test_a_voided_products_batches_and_units_no_longer_verify_move_or_fill(world, ml, actors, lot, rx, patient):
+    from medledger.client.batches import expiry_date
+    from medledger.types import PackVerdict
+
+    pending = ml.spare.batches.ship(lot.batch_id, actors.pharmacy.address, 5).shipment
+    ml.regulator.products.void(GTIN, 4)
+    assert ml.outsider.batches.verify(lot.batch_id) is BatchValidity.PRODUCT_VOIDED
+    assert ml.outsider.batches.verify_unit(lot.batch_id, lot.unit("SN05"), lot.proof("SN05")) is UnitValidity.PRODUCT_VOIDED
+    printed = expiry_date(ml.outsider.batches.get(lot.batch_id).expires_on)
+    assert ml.outsider.batches.check_pack(GTIN, "L1", lot.unit("SN05"), lot.proof("SN05"),
+                                          expiry=printed).verdict is PackVerdict.PRODUCT_VOIDED  # fmt: skip
+    for attempt in (lambda: ml.spare.batches.ship(lot.batch_id, actors.pharmacy.address, 1),
+                    lambda: ml.pharmacy.batches.receive(pending),
+                    lambda: ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN01"))):  # fmt: skip
+        with pytest.raises(errors.BatchNotMovable) as exc:
+            attempt()
+        assert exc.value.validity == BatchValidity.PRODUCT_VOIDED
+    with pytest.raises(errors.ProductNotFound):
+        ml.doctor.prescriptions.issue(patient, GTIN, quantity_per_fill=1, valid_until=world.chain.now() + DAY)
+    assert shelf(ml, lot).held == 20 and shelf(ml, lot).dispensed == 0
+    assert ml.outsider.prescriptions.get(rx).fills == 0

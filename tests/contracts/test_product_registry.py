@@ -1,14 +1,15 @@
 """ProductRegistry and BatchRegistry: products by GTIN, batches, quarantine, release, recall, verify.
 
-In the ``world`` deployment ``spare`` is an accredited manufacturer holding a valid accreditation;
-``pharmacy`` is an institution of another kind; ``regulator`` a regulator.
+In the ``world`` deployment ``spare`` is an accredited manufacturer holding a valid accreditation
+and the GS1 company prefixes 9506000 and 4006381; ``pharmacy`` is an institution of another kind;
+``regulator`` a regulator.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from medledger import errors
+from medledger import errors, gs1
 from medledger.client.batches import batch_id, lot_bytes
 from medledger.client.products import format_gtin, name_hash, parse_gtin
 from medledger.types import BatchStatus, BatchValidity, CredentialKind, InstitutionKind
@@ -19,6 +20,7 @@ OTHER_GTIN = "4006381333931"
 ROOT = b"\x5e" * 32
 DOCUMENT = b"\xd0" * 32
 NAME = "Amoxicillin 500 mg capsules, 21"
+ZERO = "0x" + "00" * 20
 
 
 @pytest.fixture
@@ -241,3 +243,188 @@ def test_an_expired_batch_does_not_verify(world, ml, maker):
     registered = register_batch(world, maker, "SHORT", expires=DAY)
     world.chain.advance_time(DAY + 1)
     assert ml.outsider.batches.verify(registered.id) is BatchValidity.EXPIRED
+
+
+# ─── GS1 company prefixes: a GTIN belongs to the holder of its prefix ────────────────────────
+
+UPC = "614141000012"  # a GTIN-12 (U.P.C. company prefix 614141): GS1 company prefix 0614141
+FREE_GTIN = "4012345000009"  # under no assigned prefix in the world
+
+
+@pytest.fixture
+def rival(world, ml):
+    """A second accredited manufacturer holding a valid accreditation, and no prefix."""
+    from tests.conftest import wallet
+
+    account = wallet("rival manufacturer")
+    ml.admin.transactor.transfer(world.actors.admin, account.address, 10**20)
+    ml.admin.consortium.accredit(account.address, InstitutionKind.MANUFACTURER, b"\x55" * 32)
+    now = world.chain.now()
+    ml.authority.credentials.issue(account.address, "accreditation", valid_from=now - 10, valid_until=now + 365 * DAY)
+    return ml.admin.using(account)
+
+
+def test_a_manufacturer_registers_only_gtins_inside_its_prefixes(world, ml, actors, rival):
+    assert gs1.company_prefix(FREE_GTIN, 7).digits == "4012345"
+    with pytest.raises(errors.GtinNotInCompanyPrefix) as exc:
+        rival.products.register(GTIN, NAME)  # spare's prefix 9506000
+    assert (exc.value.gtin, exc.value.account, exc.value.holder) == (parse_gtin(GTIN), rival.signer.address,
+                                                                     actors.spare.address)  # fmt: skip
+    with pytest.raises(errors.GtinNotInCompanyPrefix) as exc:
+        ml.spare.products.register(FREE_GTIN, NAME)  # nobody's prefix
+    assert exc.value.holder == ZERO
+    ml.regulator.products.assign_prefix("4012345", rival.signer.address)
+    rival.products.register(FREE_GTIN, NAME)
+    assert ml.outsider.products.get(FREE_GTIN).manufacturer == rival.signer.address
+
+
+def test_a_front_running_squatter_is_refused_and_the_owner_registers(world, ml, actors, rival):
+    """The rogue copies the owner's pending registration and sends it first: refused, whatever the order."""
+    with pytest.raises(errors.GtinNotInCompanyPrefix):
+        raw_send(rival, "products", "registerProduct", parse_gtin(GTIN), name_hash(NAME), DOCUMENT)
+    assert not ml.outsider.products.get(GTIN).exists
+    ml.spare.products.register(GTIN, NAME, DOCUMENT)
+    assert ml.outsider.products.get(GTIN).manufacturer == actors.spare.address
+
+
+def test_the_leading_zeros_of_a_padded_gtin_belong_to_its_prefix(world, ml, actors, rival):
+    """GTIN-12 614141000012 is 00614141000012: its GS1 company prefix is 0614141, not 614141."""
+    ml.regulator.products.assign_prefix("614141", actors.spare.address)  # a GTIN-13 prefix: another range
+    with pytest.raises(errors.GtinNotInCompanyPrefix):
+        ml.spare.products.register(UPC, NAME)
+    ml.regulator.products.assign_prefix("0614141", rival.signer.address)
+    assert gs1.company_prefix(UPC, 7) == gs1.CompanyPrefix(7, 614141)
+    found = ml.outsider.products.prefix_of(UPC)
+    assert (found.prefix.digits, found.holder) == ("0614141", rival.signer.address)
+    rival.products.register(UPC, NAME)
+    assert ml.outsider.products.contract.functions.companyPrefixOf(parse_gtin(UPC)).call() == [
+        7, 614141, rival.signer.address]
+
+
+def test_a_regulator_or_the_admin_assigns_prefixes_with_an_event(world, ml, actors, rival):
+    receipt = ml.regulator.products.assign_prefix("4012345", rival.signer.address)
+    assert events(ml.outsider.products, receipt, "CompanyPrefixAssigned") == [
+        {"length": 7, "value": 4012345, "manufacturer": rival.signer.address, "by": actors.regulator.address}]
+    ml.admin.products.assign_prefix("87654321", rival.signer.address)
+    shown = ml.outsider.products.prefix("87654321")
+    assert (shown.assigned, shown.holder, shown.longer_assigned) == (True, rival.signer.address, 0)
+    assert ml.outsider.products.prefix("8765432").longer_assigned == 1
+
+
+@pytest.mark.parametrize("who", ["spare", "pharmacy", "authority", "doctor", "outsider"])
+def test_others_cannot_assign_or_unassign_prefixes(world, ml, actors, who):
+    with pytest.raises(errors.NotAdminOrRegulator):
+        getattr(ml, who).products.assign_prefix("4012345", actors.spare.address)
+    with pytest.raises(errors.NotAdminOrRegulator):
+        getattr(ml, who).products.unassign_prefix("9506000")
+    assert not ml.outsider.products.prefix("4012345").assigned
+    assert ml.outsider.products.prefix("9506000").holder == actors.spare.address
+
+
+def test_a_prefix_goes_only_to_an_active_manufacturer(world, ml, actors):
+    for account in (actors.pharmacy.address, actors.outsider.address):
+        with pytest.raises(errors.NotManufacturer):
+            ml.regulator.products.assign_prefix("4012345", account)
+    ml.regulator.consortium.suspend(actors.spare.address, 1)
+    with pytest.raises(errors.NotManufacturer):
+        ml.regulator.products.assign_prefix("4012345", actors.spare.address)
+
+
+@pytest.mark.parametrize("length, value", [(3, 123), (13, 1), (0, 0), (4, 10_000), (7, 10**7), (12, 10**12),
+                                           (4, 0), (12, 0)])  # fmt: skip
+def test_a_bad_prefix_is_refused_on_chain(world, ml, actors, length, value):
+    with pytest.raises(errors.InvalidCompanyPrefix) as exc:
+        raw_send(ml.regulator, "products", "assignCompanyPrefix", length, value, actors.spare.address)
+    assert (exc.value.length, exc.value.value) == (length, value)
+    with pytest.raises(errors.InvalidCompanyPrefix):
+        raw_send(ml.regulator, "products", "unassignCompanyPrefix", length, value)
+
+
+@pytest.mark.parametrize("text", ["123", "1234567890123", "0000", "000000000000", "12a45", ""])
+def test_the_client_names_a_bad_prefix(text):
+    with pytest.raises(errors.InvalidInput, match="company prefix"):
+        gs1.parse_company_prefix(text)
+
+
+def test_prefixes_never_overlap(world, ml, actors, rival):
+    with pytest.raises(errors.CompanyPrefixAlreadyAssigned) as exc:
+        ml.regulator.products.assign_prefix("9506000", rival.signer.address)
+    assert exc.value.holder == actors.spare.address
+    for inside in ("95060001", "950600012345"):  # longer, beginning with spare's
+        with pytest.raises(errors.CompanyPrefixOverlaps):
+            ml.regulator.products.assign_prefix(inside, rival.signer.address)
+    for outside in ("950600", "9506"):  # shorter, that spare's begins with
+        with pytest.raises(errors.CompanyPrefixOverlaps):
+            ml.regulator.products.assign_prefix(outside, rival.signer.address)
+    ml.regulator.products.assign_prefix("0950600", rival.signer.address)  # leading zero: another prefix
+    ml.regulator.products.assign_prefix("9506001", rival.signer.address)  # a neighbour
+
+
+def test_unassigning_stops_new_registrations_and_frees_the_range(world, ml, actors, rival):
+    ml.spare.products.register(GTIN, NAME)
+    with pytest.raises(errors.CompanyPrefixNotAssigned):
+        ml.regulator.products.unassign_prefix("4012345")
+    receipt = ml.regulator.products.unassign_prefix("9506000")
+    assert events(ml.outsider.products, receipt, "CompanyPrefixUnassigned") == [
+        {"length": 7, "value": 9506000, "manufacturer": actors.spare.address, "by": actors.regulator.address}]
+    with pytest.raises(errors.GtinNotInCompanyPrefix):
+        ml.spare.products.register("09506000134369", NAME)
+    assert ml.outsider.products.get(GTIN).manufacturer == actors.spare.address  # registered products stay
+    assert ml.outsider.products.prefix("950600").longer_assigned == 0
+    ml.regulator.products.assign_prefix("950600", rival.signer.address)  # the shorter range is free now
+    rival.products.register("09506000134369", NAME)
+    with pytest.raises(errors.ProductAlreadyRegistered):
+        rival.products.register(GTIN, NAME)
+
+
+# ─── voidProduct ─────────────────────────────────────────────────────────────────────────────
+
+
+def test_a_regulator_voids_a_product_and_its_batches_stop_verifying(world, ml, actors, maker):
+    lot_id = register_batch(world, maker).id
+    receipt = ml.regulator.products.void(GTIN, 12)
+    assert events(ml.outsider.products, receipt, "ProductVoided") == [
+        {"gtin": parse_gtin(GTIN), "manufacturer": actors.spare.address, "by": actors.regulator.address,
+         "reasonCode": 12}]  # fmt: skip
+    stored = ml.outsider.products.get(GTIN)
+    assert stored.exists and stored.voided and not stored.live and stored.manufacturer == actors.spare.address
+    assert ml.outsider.products.contract.functions.manufacturerOf(parse_gtin(GTIN)).call() == ZERO
+    assert ml.outsider.batches.verify(lot_id) is BatchValidity.PRODUCT_VOIDED
+    with pytest.raises(errors.ProductNotFound):
+        register_batch(world, maker, "LOT-NEW")
+    with pytest.raises(errors.ProductAlreadyVoided):
+        ml.regulator.products.void(GTIN, 12)
+    with pytest.raises(errors.RegistrationVoided):  # the voided registrant never registers it again
+        maker.products.register(GTIN, NAME)
+    ml.regulator.batches.recall(lot_id, 1)  # a recall still applies, and says so first
+    assert ml.outsider.batches.verify(lot_id) is BatchValidity.RECALLED
+
+
+@pytest.mark.parametrize("who", ["admin", "spare", "pharmacy", "authority", "outsider"])
+def test_only_a_regulator_voids(world, ml, maker, who):
+    with pytest.raises(errors.NotRegulator):
+        getattr(ml, who).products.void(GTIN, 1)
+    assert ml.outsider.products.get(GTIN).live
+
+
+def test_voiding_an_unknown_product_is_refused(world, ml):
+    with pytest.raises(errors.ProductNotFound):
+        ml.regulator.products.void(OTHER_GTIN, 1)
+
+
+def test_the_rightful_holder_registers_a_voided_gtin_and_the_squatters_batches_stay_void(world, ml, actors, rival, maker):
+    """spare got 9506000 in error and registered GTIN; the regulator voids it and gives the prefix to its owner."""
+    squatted = register_batch(world, maker, "SQUAT").id
+    ml.regulator.products.void(GTIN, 3)
+    ml.regulator.products.unassign_prefix("9506000")
+    ml.regulator.products.assign_prefix("9506000", rival.signer.address)
+    with pytest.raises(errors.GtinNotInCompanyPrefix):
+        maker.products.register(GTIN, NAME)
+    rival.products.register(GTIN, "Rightful product")
+    renewed = ml.outsider.products.get(GTIN)
+    assert (renewed.manufacturer, renewed.voided, renewed.name_hash) == (rival.signer.address, False,
+                                                                         name_hash("Rightful product"))  # fmt: skip
+    assert ml.outsider.batches.verify(squatted) is BatchValidity.PRODUCT_VOIDED
+    with pytest.raises(errors.BatchAlreadyRegistered):  # the squatter's lot number stays taken
+        register_batch(world, rival, "SQUAT")
+    assert ml.outsider.batches.verify(register_batch(world, rival, "OWN-1").id) is BatchValidity.VERIFIED

@@ -7,8 +7,8 @@ import pytest
 
 from medledger import errors
 from medledger.client.records import content_hash
-from medledger.types import AccessBasis, Purpose, RecordCategory, RecordStatus
-from tests.helpers import events, register, until
+from medledger.types import AccessBasis, Purpose, RecordCategory, RecordKind, RecordStatus
+from tests.helpers import advance_to, events, register, until
 
 LABS, NOTES = RecordCategory.LABS, RecordCategory.CLINICAL_NOTES
 FIRST, SECOND, THIRD = (content_hash(f"ciphertext {i}".encode()) for i in range(3))
@@ -26,6 +26,19 @@ def writer(world, ml, actors, patient):
     return ml.hospital
 
 
+@pytest.fixture
+def writers(world, ml, actors, patient, writer):
+    """Besides the hospital, the clinic and the doctor may write labs for the patient."""
+    for grantee in (world.people.clinic.address, actors.doctor.address):
+        ml.patient.consent.grant(patient, grantee, [LABS], write_categories=[LABS], valid_until=until(world))
+    return writer
+
+
+def employ(ml, institution: str, practitioner: str) -> None:
+    getattr(ml, institution).credentials.offer_employment(getattr(ml, practitioner).signer.address)
+    getattr(ml, practitioner).credentials.accept_employment(getattr(ml, institution).signer.address)
+
+
 def raw_send(ledger, name: str, *args):
     function = ledger.records.contract.get_function_by_name(name)(*args)
     return ledger.transactor.send(function, ledger.signer)
@@ -38,7 +51,9 @@ def test_a_grantee_with_write_permission_anchors_a_record(ml, actors, patient, w
     receipt = writer.records.anchor(patient, LABS, FIRST, uri(FIRST))
     record = ml.outsider.records.get(FIRST)
     assert (record.patient, record.category, record.superseded) == (patient, LABS, False)
+    assert (record.author, record.kind, record.latest_amendment) == (actors.hospital.address, RecordKind.ENTRY, None)
     assert ml.outsider.records.verify(FIRST) is RecordStatus.CURRENT
+    assert ml.outsider.records.verify_with_author(FIRST) == (RecordStatus.CURRENT, actors.hospital.address)
     assert events(ml.outsider.records, receipt, "RecordAnchored") == [
         {"contentHash": FIRST, "patient": patient, "author": actors.hospital.address, "category": int(LABS),
          "supersedes": bytes(32), "uri": uri(FIRST)}
@@ -48,16 +63,192 @@ def test_a_grantee_with_write_permission_anchors_a_record(ml, actors, patient, w
 def test_the_patient_anchors_its_own_record(ml, patient):
     ml.patient.records.anchor(patient, RecordCategory.DOCUMENTS, FIRST, uri(FIRST))
     assert ml.outsider.records.verify(FIRST) is RecordStatus.CURRENT
+    assert ml.outsider.records.get(FIRST).author == patient
+    ml.patient.records.anchor(patient, RecordCategory.DOCUMENTS, SECOND, uri(SECOND), supersedes=FIRST)
+    assert ml.outsider.records.verify_with_author(SECOND) == (RecordStatus.CURRENT, patient)
 
 
-def test_a_new_version_supersedes_the_old_and_versions_chain(ml, patient, writer):
+def test_an_unknown_record_has_no_author(ml):
+    assert ml.outsider.records.verify_with_author(FIRST) == (RecordStatus.UNKNOWN, None)
+
+
+def test_a_new_version_supersedes_the_old_and_versions_chain(ml, actors, patient, writer):
     writer.records.anchor(patient, LABS, FIRST, uri(FIRST))
     writer.records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=FIRST)
-    ml.patient.records.anchor(patient, LABS, THIRD, uri(THIRD), supersedes=SECOND)
+    writer.records.anchor(patient, LABS, THIRD, uri(THIRD), supersedes=SECOND)
     assert [ml.outsider.records.verify(r) for r in (FIRST, SECOND, THIRD)] == [
         RecordStatus.SUPERSEDED, RecordStatus.SUPERSEDED, RecordStatus.CURRENT,
     ]  # fmt: skip
     assert [v.id for v in ml.outsider.records.chain_of(SECOND)] == [FIRST, SECOND, THIRD]
+    assert {v.author for v in ml.outsider.records.chain_of(SECOND)} == {actors.hospital.address}
+
+
+# ─── who supersedes ──────────────────────────────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize("who", ["clinic", "doctor", "patient"])
+def test_another_writer_cannot_supersede_a_record(ml, actors, patient, writers, who):
+    """The clinic and the doctor hold write grants for labs, the patient writes its own records:
+    none of them is the author of the hospital's record, so none replaces it."""
+    writers.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    with pytest.raises(errors.NotRecordAuthor) as exc:
+        getattr(ml, who).records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=FIRST)
+    assert (exc.value.account, exc.value.previous, exc.value.author) == (
+        getattr(ml, who).signer.address, FIRST, actors.hospital.address,
+    )  # fmt: skip
+    assert "author" in str(exc.value)
+    assert ml.outsider.records.verify(FIRST) is RecordStatus.CURRENT
+    assert ml.outsider.records.verify(SECOND) is RecordStatus.UNKNOWN
+
+
+def test_the_hospital_cannot_supersede_the_patients_own_record(ml, patient, writer):
+    ml.patient.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    with pytest.raises(errors.NotRecordAuthor) as exc:
+        writer.records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=FIRST)
+    assert exc.value.author == patient
+
+
+def test_a_practitioner_of_the_authoring_institution_supersedes_its_record(ml, actors, patient, writers):
+    writers.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    employ(ml, "hospital", "doctor")
+    ml.doctor.records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=FIRST)
+    assert ml.outsider.records.verify(FIRST) is RecordStatus.SUPERSEDED
+    assert ml.outsider.records.verify_with_author(SECOND) == (RecordStatus.CURRENT, actors.doctor.address)
+
+
+def test_a_practitioner_who_left_the_institution_no_longer_supersedes_its_records(ml, actors, patient, writers):
+    writers.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    employ(ml, "hospital", "doctor")
+    ml.doctor.credentials.end_employment(actors.doctor.address, actors.hospital.address)
+    with pytest.raises(errors.NotRecordAuthor):
+        ml.doctor.records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=FIRST)
+
+
+def test_an_offer_not_accepted_is_no_employment(ml, actors, patient, writers):
+    writers.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    ml.hospital.credentials.offer_employment(actors.doctor.address)
+    with pytest.raises(errors.NotRecordAuthor):
+        ml.doctor.records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=FIRST)
+
+
+def test_the_institution_supersedes_the_record_its_practitioner_anchored(ml, actors, patient, writers):
+    employ(ml, "hospital", "doctor")
+    ml.doctor.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    writers.records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=FIRST)
+    assert ml.outsider.records.verify(FIRST) is RecordStatus.SUPERSEDED
+    assert ml.outsider.records.verify_with_author(SECOND) == (RecordStatus.CURRENT, actors.hospital.address)
+    # and the hospital's doctor may take the chain on again: the hospital authored the current version
+    ml.doctor.records.anchor(patient, LABS, THIRD, uri(THIRD), supersedes=SECOND)
+
+
+def test_another_institution_does_not_supersede_a_practitioners_record(world, ml, actors, patient, writers):
+    employ(ml, "hospital", "doctor")
+    ml.doctor.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    with pytest.raises(errors.NotRecordAuthor) as exc:
+        ml.clinic.records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=FIRST)
+    assert exc.value.author == actors.doctor.address
+
+
+def test_an_institution_that_employed_the_practitioner_after_the_record_does_not_supersede_it(
+    world, ml, actors, patient, writers
+):
+    ml.doctor.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    anchored = ml.outsider.records.get(FIRST).anchored_at
+    advance_to(world.chain, anchored + 60)
+    employ(ml, "hospital", "doctor")
+    assert ml.outsider.credentials.employment(actors.doctor.address, actors.hospital.address).since > anchored
+    with pytest.raises(errors.NotRecordAuthor):
+        writers.records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=FIRST)
+
+
+def test_an_institution_whose_practitioner_left_does_not_supersede_its_records(ml, actors, patient, writers):
+    employ(ml, "hospital", "doctor")
+    ml.doctor.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    ml.hospital.credentials.end_employment(actors.doctor.address, actors.hospital.address)
+    with pytest.raises(errors.NotRecordAuthor):
+        writers.records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=FIRST)
+
+
+# ─── amendments ──────────────────────────────────────────────────────────────────────────────
+
+
+def test_a_patients_amendment_leaves_the_original_current_and_in_its_versions(ml, actors, patient, writer):
+    writer.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    receipt = ml.patient.records.amend(FIRST, SECOND, uri(SECOND))
+    records = ml.outsider.records
+    assert records.verify(FIRST) is RecordStatus.CURRENT
+    assert records.verify_with_author(FIRST) == (RecordStatus.CURRENT, actors.hospital.address)
+    assert records.verify_with_author(SECOND) == (RecordStatus.CURRENT, patient)
+    original, amendment = records.get(FIRST), records.get(SECOND)
+    assert (original.kind, original.latest_amendment, original.amended) == (RecordKind.ENTRY, SECOND, True)
+    assert (amendment.kind, amendment.category, amendment.patient) == (RecordKind.AMENDMENT, LABS, patient)
+    assert [v.id for v in records.chain_of(FIRST)] == [FIRST]
+    assert [(v.id, v.kind, v.amends) for v in records.versions_of(patient)] == [
+        (FIRST, RecordKind.ENTRY, None), (SECOND, RecordKind.AMENDMENT, FIRST),
+    ]  # fmt: skip
+    assert events(records, receipt, "RecordAmended") == [{"original": FIRST, "amendment": SECOND, "patient": patient}]
+    assert events(records, receipt, "RecordAnchored")[0]["author"] == patient
+    # the author may still correct its record; the amendment stays attached to the version it amends
+    writer.records.anchor(patient, LABS, THIRD, uri(THIRD), supersedes=FIRST)
+    assert [v.id for v in records.chain_of(FIRST)] == [FIRST, THIRD]
+    assert [v.id for v in records.amendments_of(FIRST)] == [SECOND]
+    assert records.verify(SECOND) is RecordStatus.CURRENT
+
+
+def test_a_later_amendment_supersedes_the_earlier_one(ml, patient, writer):
+    writer.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    ml.patient.records.amend(FIRST, SECOND, uri(SECOND))
+    receipt = ml.patient.records.amend(FIRST, THIRD, uri(THIRD))
+    records = ml.outsider.records
+    assert [records.verify(r) for r in (FIRST, SECOND, THIRD)] == [
+        RecordStatus.CURRENT, RecordStatus.SUPERSEDED, RecordStatus.CURRENT,
+    ]  # fmt: skip
+    assert records.get(FIRST).latest_amendment == THIRD
+    assert events(records, receipt, "RecordAnchored")[0]["supersedes"] == SECOND
+    assert [v.id for v in records.chain_of(THIRD)] == [SECOND, THIRD]
+    assert [v.id for v in records.amendments_of(FIRST)] == [SECOND, THIRD]
+
+
+@pytest.mark.parametrize("who", ["hospital", "guardian", "outsider"])
+def test_only_the_patient_amends(ml, patient, writer, who):
+    writer.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    with pytest.raises(errors.NotRecordPatient) as exc:
+        getattr(ml, who).records.amend(FIRST, SECOND, uri(SECOND))
+    assert (exc.value.account, exc.value.original) == (getattr(ml, who).signer.address, FIRST)
+    assert ml.outsider.records.verify(SECOND) is RecordStatus.UNKNOWN
+
+
+def test_an_amendment_or_the_patients_own_record_is_not_amended(ml, patient, writer):
+    ml.patient.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    with pytest.raises(errors.NotAmendable):  # its own record: the patient supersedes it instead
+        ml.patient.records.amend(FIRST, SECOND, uri(SECOND))
+    writer.records.anchor(patient, LABS, THIRD, uri(THIRD))
+    ml.patient.records.amend(THIRD, SECOND, uri(SECOND))
+    with pytest.raises(errors.NotAmendable):
+        ml.patient.records.amend(SECOND, content_hash(b"x"), "vault://x")
+
+
+def test_an_amendment_is_not_superseded_by_a_version(ml, patient, writer):
+    writer.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    ml.patient.records.amend(FIRST, SECOND, uri(SECOND))
+    with pytest.raises(errors.AmendmentNotSupersedable):
+        ml.patient.records.anchor(patient, LABS, THIRD, uri(THIRD), supersedes=SECOND)
+
+
+@pytest.mark.parametrize("bad", ["unknown-original", "zero-hash", "empty-uri", "already-anchored"])
+def test_amend_with_bad_arguments_is_rejected_by_the_contract(ml, patient, writer, bad):
+    writer.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    original, record, location = FIRST, SECOND, uri(SECOND)
+    if bad == "unknown-original":
+        original, error = THIRD, errors.RecordNotFound
+    elif bad == "zero-hash":
+        record, error = bytes(32), errors.ZeroContentHash
+    elif bad == "empty-uri":
+        location, error = "", errors.InvalidUri
+    else:
+        record, error = FIRST, errors.RecordAlreadyAnchored
+    with pytest.raises(error):
+        raw_send(ml.patient, "amendRecord", original, record, location)
 
 
 def test_an_unknown_or_altered_file_is_unknown(ml, patient, writer, tmp_path):
