@@ -53,9 +53,9 @@ def rx(world, ml, lot, patient) -> int:
                                          valid_until=world.chain.now() + 30 * DAY, document_hash=b"\x05" * 32).id  # fmt: skip
 
 
-def accredit_pharmacy(world, ml) -> None:
+def accredit_pharmacy(world, ml, pharmacy: str | None = None) -> None:
     now = world.chain.now()
-    ml.authority.credentials.issue(world.actors.pharmacy.address, "accreditation", valid_from=now - 10,
+    ml.authority.credentials.issue(pharmacy or world.actors.pharmacy.address, "accreditation", valid_from=now - 10,
                                    valid_until=now + 365 * DAY)  # fmt: skip
 
 
@@ -372,9 +372,11 @@ def test_a_serial_twice_in_one_call_raises_an_alarm(ml, lot, rx):
 
 
 @pytest.fixture
-def second_pharmacy(ml, actors, lot):
-    """``authority2``, accredited as a pharmacy, holding units 20:30 (SN20..SN29) of batch L1."""
+def second_pharmacy(world, ml, actors, lot):
+    """``authority2``, accredited as a pharmacy (a member holding a valid accreditation), holding
+    units 20:30 (SN20..SN29) of batch L1."""
     ml.admin.consortium.accredit(actors.authority2.address, InstitutionKind.PHARMACY)
+    accredit_pharmacy(world, ml, actors.authority2.address)
     shipped = ml.spare.batches.ship(lot.batch_id, actors.authority2.address, 10)
     ml.authority2.batches.receive(shipped.shipment)
     return ml.authority2
