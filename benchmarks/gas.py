@@ -215,19 +215,28 @@ def run() -> list[Measurement]:
         batch = registered[-1].id
         distributor = a[9]
         admin.consortium.accredit(distributor.address, InstitutionKind.DISTRIBUTOR, b"\x66" * 32)
+        # Custody moves as ranges of serial indices: a shipment cuts its units out of one range on
+        # the shipper's shelf (one new slot for the rest, two when the case is from the middle).
         shipped = []
         measure("ship (manufacturer to distributor)", lambda: shipped.append(
-            maker.batches.ship(batch, distributor.address, 4_000)) or shipped[-1].receipt)  # fmt: skip
+            maker.batches.ship(batch, distributor.address, 4_000)) or shipped[-1].receipt, None,
+            "units 0:4000 of the maker's 0:10000; the rest is a new range")  # fmt: skip
         measure("receive", lambda: admin.using(distributor).batches.receive(shipped[-1].shipment))
         measure("ship again (recipient already holds)", lambda: shipped.append(
             maker.batches.ship(batch, distributor.address, 1_000)) or shipped[-1].receipt)  # fmt: skip
         measure("cancel shipment", lambda: maker.batches.cancel(shipped[-1].shipment))
+        measure("ship a whole range (no cut)", lambda: shipped.append(
+            maker.batches.ship(batch, distributor.address, 1_000, start=4_000)) or shipped[-1].receipt)  # fmt: skip
+        maker.batches.cancel(shipped[-1].shipment)
+        measure("ship a case from the middle of a range (two cuts)", lambda: shipped.append(
+            maker.batches.ship(batch, distributor.address, 24, start=6_000)) or shipped[-1].receipt)  # fmt: skip
+        maker.batches.cancel(shipped[-1].shipment)
 
         # Prescriptions, filled by dispensing serialised units (proofs in a 10,000-unit tree).
         pharmacy = admin.using(outsider)
         admin.consortium.accredit(outsider.address, InstitutionKind.PHARMACY, b"\x77" * 32)
         issue(outsider.address, "accreditation")  # a pharmacy fills only with a valid accreditation
-        to_pharmacy = admin.using(distributor).batches.ship(batch, outsider.address, 100)
+        to_pharmacy = admin.using(distributor).batches.ship(batch, outsider.address, 1_100)
         pharmacy.batches.receive(to_pharmacy.shipment)
         prescriber = admin.using(doctor)
         # A prescription lasts at most a year, so its end follows the clock; every byte of it is
@@ -250,6 +259,10 @@ def run() -> list[Measurement]:
                                                    valid_until=rx_end).id  # fmt: skip
         measure("fill, dispensing 10 scattered units (multiproof)", lambda: pharmacy.prescriptions.fill(
             scattered, batch, tree.multiproof(serials[100:1100:100])).receipt)  # fmt: skip
+        diverted = prescriber.prescriptions.issue(patient.address, "09506000134352", quantity_per_fill=1,
+                                                  valid_until=rx_end).id  # fmt: skip
+        measure("fill raising HeldByAnother (unit at the distributor)", lambda: pharmacy.prescriptions.fill(
+            diverted, batch, tree.multiproof(serials[2_000:2_001])).receipt)  # fmt: skip
         measure("quarantine batch", lambda: maker.batches.quarantine(batch, 2))
         measure("release batch", lambda: maker.batches.release(batch))
         measure("recall batch", lambda: admin.using(regulator).batches.recall(batch, 7))

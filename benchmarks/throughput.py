@@ -112,6 +112,21 @@ def operations(world: dict[str, Any]) -> dict[str, Operation]:
     consent, batches = admin.consent.contract.functions, admin.batches.contract.functions
     batch = batch_id(GTIN, LOT)
     to = world["distributor"].address
+    # Each shipment takes the next unit, the first of the maker's remaining range, so both paths
+    # name the range without reading custody (one counter for both: they alternate).
+    cursor = [0]
+
+    def next_unit() -> int:
+        cursor[0] += 1
+        return cursor[0] - 1
+
+    def client_ship(n: int) -> Any:
+        unit = next_unit()
+        return shipper.batches.ship(batch, to, 1, start=unit, range_start=unit)
+
+    def raw_ship(n: int) -> Any:
+        unit = next_unit()
+        return raw["maker"].send(batches.ship(batch, to, unit, 1, unit))
 
     def raw_grant(n: int) -> Any:
         terms = GrantTerms.build(doctor.address, ["labs"], valid_until=horizon + 2 * n + 1)
@@ -132,8 +147,8 @@ def operations(world: dict[str, Any]) -> dict[str, Operation]:
             *resync("doctor", doctor),
         ),
         "ship": (
-            lambda n: shipper.batches.ship(batch, to, 1),
-            lambda n: raw["maker"].send(batches.ship(batch, to, 1)),
+            client_ship,
+            raw_ship,
             *resync("maker", maker),
         ),
     }

@@ -10,6 +10,8 @@ import {
     Batch,
     BatchStatus,
     BatchValidity,
+    CustodyRange,
+    DispensingProof,
     Holding,
     Institution,
     InstitutionKind,
@@ -26,6 +28,13 @@ import {
 contract BatchRegistry is IBatchRegistry {
     using BitMaps for BitMaps.BitMap;
 
+    /// @dev The custody range a dispensing call read last (`end` 0: none yet), kept in memory.
+    struct RangeRead {
+        uint64 start;
+        uint64 end;
+        bool onShelf;
+    }
+
     // ─── Storage ─────────────────────────────────────────────────────────────────────────────
 
     IProductRegistry private immutable _products;
@@ -39,6 +48,11 @@ contract BatchRegistry is IBatchRegistry {
 
     // Held, in transit and dispensed share one slot, so a move rewrites two slots (sender, recipient).
     mapping(bytes32 batchId => mapping(address holder => Holding)) private _holdings;
+
+    // Custody per unit, as ranges of unit indices keyed by their first index (see `CustodyRange`):
+    // a shipment of a case costs one slot rewritten and at most two written, whatever its size,
+    // and checking a unit's custody reads one slot, named by the caller and checked here.
+    mapping(bytes32 batchId => mapping(uint64 start => CustodyRange)) private _ranges;
 
     // Only the status of a shipment is stored; its fields are the preimage of its id.
     mapping(bytes32 shipmentId => ShipmentStatus) private _shipments;
@@ -92,13 +106,17 @@ contract BatchRegistry is IBatchRegistry {
             serialRoot: serialRoot
         });
         _holdings[id][msg.sender].held = quantity;
+        _ranges[id][0] = CustodyRange({holder: msg.sender, end: quantity, inTransit: false});
         emit BatchRegistered(id, gtin, msg.sender, lot, quantity, manufacturedOn, expiresOn, documentHash, serialRoot);
     }
 
     // ─── Custody ─────────────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc IBatchRegistry
-    function ship(bytes32 id, address to, uint64 quantity) external returns (Shipment memory shipment) {
+    function ship(bytes32 id, address to, uint64 start, uint64 quantity, uint64 rangeStart)
+        external
+        returns (Shipment memory shipment)
+    {
         _requireMovable(id);
         if (quantity == 0) revert ZeroQuantity();
         InstitutionKind fromKind = _activeKind(msg.sender);
@@ -111,9 +129,10 @@ contract BatchRegistry is IBatchRegistry {
         Holding storage sender = _holdings[id][msg.sender];
         if (sender.held < quantity) revert InsufficientStock(id, msg.sender, sender.held, quantity);
 
+        uint64 end = _cutForShipping(id, rangeStart, start, quantity);
         sender.held -= quantity;
         sender.inTransit += quantity;
-        shipment = Shipment(id, msg.sender, to, quantity, _shipmentCount++);
+        shipment = Shipment(id, msg.sender, to, start, end, _shipmentCount++);
         bytes32 key = keccak256(abi.encode(shipment));
         _shipments[key] = ShipmentStatus.InTransit;
         emit Shipped(key, id, to, shipment);
@@ -126,8 +145,12 @@ contract BatchRegistry is IBatchRegistry {
         _requireMovable(shipment.batchId);
         _activeKind(msg.sender); // a suspended member cannot take stock in
         _shipments[key] = ShipmentStatus.Received;
-        _holdings[shipment.batchId][shipment.from].inTransit -= shipment.quantity;
-        _holdings[shipment.batchId][msg.sender].held += shipment.quantity;
+        // In transit, the range is exactly the shipment's: nothing cuts or dispenses a range in transit.
+        _ranges[shipment.batchId][shipment.start] =
+            CustodyRange({holder: msg.sender, end: shipment.end, inTransit: false});
+        uint64 quantity = shipment.end - shipment.start;
+        _holdings[shipment.batchId][shipment.from].inTransit -= quantity;
+        _holdings[shipment.batchId][msg.sender].held += quantity;
         emit Received(key, shipment.batchId, msg.sender);
     }
 
@@ -136,9 +159,12 @@ contract BatchRegistry is IBatchRegistry {
         bytes32 key = _inTransit(shipment);
         if (msg.sender != shipment.from) revert NotShipmentParty(msg.sender, key);
         _shipments[key] = ShipmentStatus.Cancelled;
+        _ranges[shipment.batchId][shipment.start] =
+            CustodyRange({holder: msg.sender, end: shipment.end, inTransit: false});
+        uint64 quantity = shipment.end - shipment.start;
         Holding storage sender = _holdings[shipment.batchId][msg.sender];
-        sender.inTransit -= shipment.quantity;
-        sender.held += shipment.quantity;
+        sender.inTransit -= quantity;
+        sender.held += quantity;
         emit ShipmentCancelled(key, shipment.batchId, msg.sender);
     }
 
@@ -179,16 +205,17 @@ contract BatchRegistry is IBatchRegistry {
         bytes32 id,
         uint64 gtin,
         Unit[] calldata units,
-        bytes32[] calldata proof,
-        bool[] calldata proofFlags
+        DispensingProof calldata evidence
     ) external returns (bool dispensed) {
         if (msg.sender != _prescriptions) revert NotPrescriptionRegistry(msg.sender);
         bytes32 root = _dispensableRoot(id, gtin, pharmacy, units.length);
-        if (!_provesUnits(id, root, units, proof, proofFlags)) {
+        uint64[] calldata rangeStarts = evidence.rangeStarts;
+        if (rangeStarts.length != units.length) revert RangeCountMismatch(units.length, rangeStarts.length);
+        if (!_provesUnits(id, root, units, evidence.proof, evidence.proofFlags)) {
             emit CounterfeitSuspected(id, pharmacy, Suspicion.UnitNotInBatch, _serials(units));
             return false;
         }
-        return _decommission(id, pharmacy, units);
+        return _decommission(id, pharmacy, units, rangeStarts);
     }
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
@@ -206,6 +233,32 @@ contract BatchRegistry is IBatchRegistry {
     /// @inheritdoc IBatchRegistry
     function holding(bytes32 id, address holder) external view returns (Holding memory) {
         return _holdings[id][holder];
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function custodyRange(bytes32 id, uint64 start) external view returns (CustodyRange memory) {
+        return _ranges[id][start];
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function custodyRanges(bytes32 id, uint64 fromStart, uint256 limit)
+        external
+        view
+        returns (uint64[] memory starts, CustodyRange[] memory ranges)
+    {
+        mapping(uint64 => CustodyRange) storage stored = _ranges[id];
+        uint256 count;
+        for (uint64 at = fromStart; count < limit && stored[at].end != 0; at = stored[at].end) {
+            ++count;
+        }
+        starts = new uint64[](count);
+        ranges = new CustodyRange[](count);
+        uint64 next = fromStart;
+        for (uint256 i; i < count; ++i) {
+            starts[i] = next;
+            ranges[i] = stored[next];
+            next = ranges[i].end;
+        }
     }
 
     /// @inheritdoc IBatchRegistry
@@ -309,28 +362,75 @@ contract BatchRegistry is IBatchRegistry {
         return stored.serialRoot;
     }
 
+    /// @dev Cuts the units `[start, start + quantity)` out of the caller's custody range that begins
+    /// at `rangeStart` and marks them in transit, keyed by `start`; what lies before and after stays
+    /// on the shelf. Keys inside a range are always empty (ranges never merge), so the cut writes
+    /// fresh slots only. Returns the end of the cut.
+    function _cutForShipping(bytes32 id, uint64 rangeStart, uint64 start, uint64 quantity)
+        private
+        returns (uint64 end)
+    {
+        mapping(uint64 => CustodyRange) storage ranges = _ranges[id];
+        CustodyRange memory range = ranges[rangeStart];
+        uint256 stop = uint256(start) + quantity;
+        if (start < rangeStart || stop > range.end) revert UnitsNotInRange(id, rangeStart, range.end, start, quantity);
+        if (range.holder != msg.sender || range.inTransit) revert RangeNotOnShelf(id, rangeStart, msg.sender);
+        end = uint64(stop);
+        if (start > rangeStart) ranges[rangeStart].end = start;
+        if (end < range.end) ranges[end] = CustodyRange({holder: msg.sender, end: range.end, inTransit: false});
+        ranges[start] = CustodyRange({holder: msg.sender, end: end, inTransit: true});
+    }
+
     /// @dev Marks every unit dispensed and moves them off `pharmacy`'s shelf, or changes nothing:
-    /// at the first unit already marked (dispensed before, or twice in `units`) it restores the
-    /// units this call marked and raises the alarm instead.
-    function _decommission(bytes32 id, address pharmacy, Unit[] calldata units) private returns (bool) {
+    /// at the first unit already marked (dispensed before, or twice in `units`), or whose custody
+    /// range `rangeStarts[i]` is not on `pharmacy`'s shelf, it restores the units this call marked
+    /// and raises the alarm instead. A range start that does not contain its unit reverts.
+    function _decommission(bytes32 id, address pharmacy, Unit[] calldata units, uint64[] calldata rangeStarts)
+        private
+        returns (bool)
+    {
         BitMaps.BitMap storage decommissioned = _dispensedUnits[id];
-        uint256 count = units.length;
-        for (uint256 i; i < count; ++i) {
-            uint256 index = units[i].index;
+        RangeRead memory read; // the packs of one case share their range: it is read once
+        for (uint256 i; i < units.length; ++i) {
+            uint64 index = units[i].index;
+            bool onShelf = _isOnShelf(id, index, rangeStarts[i], pharmacy, read);
+            Suspicion reason;
             if (decommissioned.get(index)) {
-                for (uint256 j; j < i; ++j) {
-                    decommissioned.unset(units[j].index);
-                }
-                emit CounterfeitSuspected(id, pharmacy, Suspicion.AlreadyDispensed, _serials(units[i:i + 1]));
-                return false;
+                reason = Suspicion.AlreadyDispensed;
+            } else if (!onShelf) {
+                reason = Suspicion.HeldByAnother;
+            } else {
+                decommissioned.set(index);
+                continue;
             }
-            decommissioned.set(index);
+            for (uint256 j; j < i; ++j) {
+                decommissioned.unset(units[j].index);
+            }
+            emit CounterfeitSuspected(id, pharmacy, reason, _serials(units[i:i + 1]));
+            return false;
         }
         Holding storage shelf = _holdings[id][pharmacy];
-        shelf.held -= uint64(count); // checked against `held` in `_dispensableRoot`
-        shelf.dispensed += uint64(count);
+        uint64 count = uint64(units.length);
+        shelf.held -= count; // checked against `held` in `_dispensableRoot`
+        shelf.dispensed += count;
         emit UnitsDispensed(id, pharmacy, _serials(units));
         return true;
+    }
+
+    /// @dev Whether the unit at `index` is on `holder`'s shelf: in its custody range that begins at
+    /// `rangeStart`, received and not in transit. Reverts when that range does not contain `index`.
+    /// `read` keeps the range last read, so a run of units naming the same range reads it once.
+    function _isOnShelf(bytes32 id, uint64 index, uint64 rangeStart, address holder, RangeRead memory read)
+        private
+        view
+        returns (bool)
+    {
+        if (read.end == 0 || read.start != rangeStart) {
+            CustodyRange storage range = _ranges[id][rangeStart];
+            (read.start, read.end, read.onShelf) = (rangeStart, range.end, range.holder == holder && !range.inTransit);
+        }
+        if (index < rangeStart || index >= read.end) revert UnitsNotInRange(id, rangeStart, read.end, index, 1);
+        return read.onShelf;
     }
 
     function _inTransit(Shipment calldata shipment) private view returns (bytes32 key) {

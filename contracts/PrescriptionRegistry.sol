@@ -8,7 +8,13 @@ import {IPatientRegistry} from "./interfaces/IPatientRegistry.sol";
 import {IPrescriptionRegistry} from "./interfaces/IPrescriptionRegistry.sol";
 import {IProductRegistry} from "./interfaces/IProductRegistry.sol";
 import {
-    CredentialKind, InstitutionKind, Prescription, PrescriptionStatus, PrescriptionValidity, Unit
+    CredentialKind,
+    DispensingProof,
+    InstitutionKind,
+    Prescription,
+    PrescriptionStatus,
+    PrescriptionValidity,
+    Unit
 } from "./types/MedLedgerTypes.sol";
 
 /// @title PrescriptionRegistry
@@ -92,7 +98,7 @@ contract PrescriptionRegistry is IPrescriptionRegistry {
     }
 
     /// @inheritdoc IPrescriptionRegistry
-    function fill(uint256 id, bytes32 batchId, Unit[] calldata units, bytes32[] calldata proof, bool[] calldata proofFlags)
+    function fill(uint256 id, bytes32 batchId, Unit[] calldata units, DispensingProof calldata evidence)
         external
         returns (bool filled)
     {
@@ -104,7 +110,7 @@ contract PrescriptionRegistry is IPrescriptionRegistry {
         if (units.length == 0 || units.length > perFill) revert FillQuantityInvalid(id, units.length, perFill);
 
         // Checks the pharmacy, the batch and the units; an alarm returns false with nothing dispensed.
-        filled = _batches.dispense(msg.sender, batchId, stored.gtin, units, proof, proofFlags);
+        filled = _batches.dispense(msg.sender, batchId, stored.gtin, units, evidence);
         if (!filled) return false;
 
         uint32 quantity = uint32(units.length);

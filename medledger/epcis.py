@@ -23,6 +23,8 @@ would need the GS1 company prefix length, which the chain does not know) and
 ``https://id.gs1.org/01/<GTIN>/10/<lot>`` with a quantity for a whole-lot step. Parties are
 members' wallets as W3C ``did:pkh`` identifiers (``did:pkh:eip155:<chain>:<address>``): source
 and destination ``owning_party`` of a shipment, and ``medledger:actor`` for who recorded a step.
+A step that commissions or moves units names them as ``medledger:units``, the range ``start`` to
+``end - 1`` of the batch's serial list (its packing order, so a case is one range).
 Each event's id names its chain, transaction and log index, so exporting twice gives the same ids.
 """
 
@@ -101,6 +103,8 @@ def _event(batch: Batch, lot: str, step: CustodyStep, chain_id: int, when: int) 
         event["medledger:suspicion"] = Suspicion(step.reason_code).name.lower()
     if step.shipment_id is not None:
         event["medledger:shipment"] = "0x" + step.shipment_id.hex()
+    if step.units is not None:  # the range of the serial list moved: a case or a pallet, as aggregated
+        event["medledger:units"] = {"start": step.units[0], "end": step.units[1]}
     event["medledger:actor"] = party(chain_id, step.actor)
     return event
 

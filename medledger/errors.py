@@ -643,6 +643,25 @@ class NotShipmentParty(NotAuthorized):
     shipmentId: bytes
 
 
+class UnitsNotInRange(InvalidArgument):
+    batchId: bytes
+    rangeStart: int
+    rangeEnd: int
+    start: int
+    quantity: int
+
+
+class RangeNotOnShelf(NotAuthorized):
+    batchId: bytes
+    rangeStart: int
+    account: str
+
+
+class RangeCountMismatch(InvalidArgument):
+    units: int
+    rangeStarts: int
+
+
 class NotPrescriptionRegistry(NotAuthorized):
     account: str
 

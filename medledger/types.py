@@ -202,7 +202,9 @@ class UnitValidity(_Named):
 class PackVerdict(_Named):
     """The answer to a pack in hand (GTIN, lot, expiry and serial as printed), like the DSCSA
     verification router's: ``UnitValidity`` from the chain, plus wrong lot and wrong expiry, which
-    the client finds by comparing the print with the batch on chain. Not a contract enum."""
+    the client finds by comparing the print with the batch on chain, and held by another, when the
+    check names the member the pack is in the hands of and the chain's custody is elsewhere. Not a
+    contract enum."""
 
     VERIFIED = 0
     NO_MATCH = 1
@@ -213,11 +215,13 @@ class PackVerdict(_Named):
     WRONG_LOT = 6
     WRONG_EXPIRY = 7
     PRODUCT_VOIDED = 8
+    HELD_BY_ANOTHER = 9  # genuine and dispensable, but its custody is at another member (or in transit)
 
 
 class Suspicion(_Named):
     UNIT_NOT_IN_BATCH = 0
     ALREADY_DISPENSED = 1
+    HELD_BY_ANOTHER = 2
 
 
 class PrescriptionStatus(_Named):

@@ -16,14 +16,15 @@ MAKER, PHARMACY = "0x" + "a1" * 20, "0x" + "c3" * 20
 BATCH = Batch(b"\x01" * 32, MAKER, 1_700_000_000, 1_830_297_600, BatchStatus.ACTIVE, GTIN, 100, bytes(32), b"\x02" * 32)
 
 
-def step(kind, actor=MAKER, to=None, quantity=None, shipment=None, block=10, index=0, serials=(), reason=None):
-    return CustodyStep(kind, actor, to, quantity, reason, shipment, block, index, f"0x{block:064x}", serials)
+def step(kind, actor=MAKER, to=None, quantity=None, shipment=None, block=10, index=0, serials=(), reason=None,
+         units=None):  # fmt: skip
+    return CustodyStep(kind, actor, to, quantity, reason, shipment, block, index, f"0x{block:064x}", serials, units)
 
 
 STORY = [
-    step("commissioning", quantity=100, block=10),
-    step("shipping", to=PHARMACY, quantity=20, shipment=b"\x07" * 32, block=11),
-    step("receiving", actor=PHARMACY, shipment=b"\x07" * 32, block=12),
+    step("commissioning", quantity=100, block=10, units=(0, 100)),
+    step("shipping", to=PHARMACY, quantity=20, shipment=b"\x07" * 32, block=11, units=(40, 60)),
+    step("receiving", actor=PHARMACY, shipment=b"\x07" * 32, block=12, units=(40, 60)),
     step("dispensing", actor=PHARMACY, quantity=2, serials=("SN 1/A", "SN2"), block=13),
     step("suspect", actor=PHARMACY, quantity=1, serials=("SN2",), reason=int(Suspicion.ALREADY_DISPENSED), block=14),
     step("quarantined", reason=3, block=15), step("released", block=16),
@@ -69,6 +70,8 @@ def test_shipments_name_their_parties_and_events_have_stable_ids_and_times():
     assert events[1]["sourceList"] == [{"type": "owning_party", "source": f"did:pkh:eip155:31337:{MAKER}"}]
     assert events[1]["destinationList"] == [{"type": "owning_party", "destination": f"did:pkh:eip155:31337:{PHARMACY}"}]
     assert events[2]["medledger:shipment"] == events[1]["medledger:shipment"] == "0x" + "07" * 32
+    assert events[2]["medledger:units"] == events[1]["medledger:units"] == {"start": 40, "end": 60}
+    assert "medledger:units" not in events[3]  # dispensing names its packs in the epcList
     assert events[1]["eventTime"] == "2027-01-15T08:02:12.000Z" and events[1]["eventTimeZoneOffset"] == "+00:00"
     assert [e["eventID"] for e in events] == [e["eventID"] for e in document()["epcisBody"]["eventList"]]
     assert len({e["eventID"] for e in events}) == len(events)

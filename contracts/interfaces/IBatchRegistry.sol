@@ -2,7 +2,17 @@
 pragma solidity ^0.8.24;
 
 import {
-    Batch, BatchStatus, BatchValidity, Holding, Shipment, ShipmentStatus, Suspicion, Unit, UnitValidity
+    Batch,
+    BatchStatus,
+    BatchValidity,
+    CustodyRange,
+    DispensingProof,
+    Holding,
+    Shipment,
+    ShipmentStatus,
+    Suspicion,
+    Unit,
+    UnitValidity
 } from "../types/MedLedgerTypes.sol";
 import {IProductRegistry} from "./IProductRegistry.sol";
 
@@ -18,10 +28,20 @@ import {IProductRegistry} from "./IProductRegistry.sol";
 /// may supply (manufacturer to distributor, pharmacy or hospital; distributor to the same three),
 /// the recipient receives it, or the shipper cancels it before. Only an active, unexpired batch
 /// moves; every step keeps made = held + in transit + dispensed.
+/// Custody is kept per unit, as GS1 aggregation does, by ranges of unit indices: the serial tree
+/// keeps the manufacturer's packing order, so a case or a pallet is a contiguous range. At
+/// registration the manufacturer holds the range `[0, quantity)`; a shipment carries a range cut
+/// out of one range on the shipper's shelf (at most two new ranges), and the receipt hands that
+/// range to the recipient. Ranges never merge, so each one is one storage slot keyed by its first
+/// index and a call names the range it means by that index (`rangeStart`), which the contract checks.
+/// Trust rule: a unit (serial) can be dispensed only by the holder its custody reached, that is
+/// the pharmacy holding the range that contains the unit's index, received and not in transit.
 /// Units leave the chain of custody only by dispensing, through the PrescriptionRegistry fixed at
-/// construction: each unit is proven in the batch's serial tree and decommissioned in a bitmap. A
-/// serial that fails its proof or was already dispensed raises `CounterfeitSuspected` from a call
-/// that succeeds and dispenses nothing, because a reverted call would leave the regulator no trace.
+/// construction: each unit is proven in the batch's serial tree, checked to be on the dispensing
+/// pharmacy's shelf and decommissioned in a bitmap. A serial that fails its proof, was already
+/// dispensed or is held by another member (or in transit) raises `CounterfeitSuspected`, naming
+/// which, from a call that succeeds and dispenses nothing, because a reverted call would leave the
+/// regulator no trace.
 interface IBatchRegistry {
     // ─── Errors ──────────────────────────────────────────────────────────────────────────────
 
@@ -74,6 +94,17 @@ interface IBatchRegistry {
     /// @notice `account` is not the party of shipment `shipmentId` that the call needs.
     error NotShipmentParty(address account, bytes32 shipmentId);
 
+    /// @notice The units `start` to `start + quantity - 1` of batch `batchId` do not lie in the
+    /// custody range that begins at `rangeStart` and ends before `rangeEnd` (0 when no range begins there).
+    error UnitsNotInRange(bytes32 batchId, uint64 rangeStart, uint64 rangeEnd, uint64 start, uint64 quantity);
+
+    /// @notice The custody range of batch `batchId` that begins at `rangeStart` is not on
+    /// `account`'s shelf: another member holds it, or it is in transit.
+    error RangeNotOnShelf(bytes32 batchId, uint64 rangeStart, address account);
+
+    /// @notice `units` units were presented with `rangeStarts` custody ranges: one range per unit is needed.
+    error RangeCountMismatch(uint256 units, uint256 rangeStarts);
+
     /// @notice Only the PrescriptionRegistry dispenses; `account` is not it.
     error NotPrescriptionRegistry(address account);
 
@@ -98,7 +129,7 @@ interface IBatchRegistry {
         bytes32 serialRoot
     );
 
-    /// @notice `shipment.from` shipped `shipment.quantity` units of `batchId` to `to`.
+    /// @notice `shipment.from` shipped the units `shipment.start` to `shipment.end - 1` of `batchId` to `to`.
     event Shipped(bytes32 indexed shipmentId, bytes32 indexed batchId, address indexed to, Shipment shipment);
 
     /// @notice `to` received shipment `shipmentId` of batch `batchId`.
@@ -120,8 +151,9 @@ interface IBatchRegistry {
     event UnitsDispensed(bytes32 indexed batchId, address indexed pharmacy, bytes20[] serials);
 
     /// @notice `reporter` presented `serials` of batch `batchId` for dispensing and they failed as
-    /// `reason` says: all the serials presented when they are not proven in the batch, the serial
-    /// already dispensed otherwise. Nothing was dispensed.
+    /// `reason` says: all the serials presented when they are not proven in the batch; otherwise
+    /// the first serial that was already dispensed (a copy) or is held by another member or in
+    /// transit (`HeldByAnother`: a genuine unit that did not reach the reporter). Nothing was dispensed.
     event CounterfeitSuspected(
         bytes32 indexed batchId, address indexed reporter, Suspicion indexed reason, bytes20[] serials
     );
@@ -142,11 +174,16 @@ interface IBatchRegistry {
         bytes32 serialRoot
     ) external returns (bytes32 batchId);
 
-    /// @notice Ships `quantity` units of batch `batchId` from the caller's shelf to `to`.
+    /// @notice Ships the units `start` to `start + quantity - 1` of batch `batchId` from the
+    /// caller's shelf to `to`. They must lie in one custody range on the caller's shelf, the one that
+    /// begins at `rangeStart` (see `custodyRanges`); the rest of that range stays on the shelf.
     /// @return shipment what the recipient receives and the shipper may cancel, by value
-    function ship(bytes32 batchId, address to, uint64 quantity) external returns (Shipment memory shipment);
+    function ship(bytes32 batchId, address to, uint64 start, uint64 quantity, uint64 rangeStart)
+        external
+        returns (Shipment memory shipment);
 
-    /// @notice The recipient takes `shipment` onto its shelf. The batch must still be movable.
+    /// @notice The recipient takes `shipment` onto its shelf, with custody of its range of units.
+    /// The batch must still be movable.
     function receiveShipment(Shipment calldata shipment) external;
 
     /// @notice The shipper takes back a shipment still in transit (any batch status, so stock of a
@@ -166,10 +203,14 @@ interface IBatchRegistry {
     function recallBatch(bytes32 batchId, uint16 reasonCode) external;
 
     /// @notice Dispenses `units` of batch `batchId` from `pharmacy`'s shelf, for a prescription of
-    /// product `gtin`. Only the PrescriptionRegistry calls it, within a fill.
+    /// product `gtin`. Only the PrescriptionRegistry calls it, within a fill. Each unit must be in
+    /// a custody range that `pharmacy` received: a unit held by another member, or in transit, raises
+    /// the alarm `HeldByAnother` instead.
     /// @param units the units in the order the multiproof expects (see `medledger.serials`)
-    /// @param proof, proofFlags an OpenZeppelin multiproof of `units` in the batch's serial tree;
-    /// for a single unit, its plain proof with no flags
+    /// @param evidence for each unit, the first index of the custody range that contains it,
+    /// whoever holds it (a range that does not contain its unit reverts with `UnitsNotInRange`);
+    /// and an OpenZeppelin multiproof of `units` in the batch's serial tree (for a single unit,
+    /// its plain proof with no flags)
     /// @return dispensed true when the units were dispensed; false when a counterfeit alarm was
     /// raised instead (`CounterfeitSuspected`), in which case nothing changed but the alarm
     function dispense(
@@ -177,8 +218,7 @@ interface IBatchRegistry {
         bytes32 batchId,
         uint64 gtin,
         Unit[] calldata units,
-        bytes32[] calldata proof,
-        bool[] calldata proofFlags
+        DispensingProof calldata evidence
     ) external returns (bool dispensed);
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
@@ -191,6 +231,18 @@ interface IBatchRegistry {
 
     /// @notice The units of batch `batchId` at `holder`.
     function holding(bytes32 batchId, address holder) external view returns (Holding memory);
+
+    /// @notice The custody range of batch `batchId` that begins at unit index `start` (`end` 0 when none does).
+    function custodyRange(bytes32 batchId, uint64 start) external view returns (CustodyRange memory);
+
+    /// @notice Up to `limit` consecutive custody ranges of batch `batchId`, in index order, from the
+    /// one that begins at `fromStart` (0 for the first): page on from the last range's `end`.
+    /// @return starts the first index of each range
+    /// @return ranges the ranges, in the order of `starts`
+    function custodyRanges(bytes32 batchId, uint64 fromStart, uint256 limit)
+        external
+        view
+        returns (uint64[] memory starts, CustodyRange[] memory ranges);
 
     /// @notice The status of the shipment whose id is `shipmentId(shipment)`.
     function shipmentStatus(bytes32 shipmentId) external view returns (ShipmentStatus);

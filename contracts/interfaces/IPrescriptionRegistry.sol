@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Prescription, PrescriptionStatus, PrescriptionValidity, Unit} from "../types/MedLedgerTypes.sol";
+import {
+    DispensingProof, Prescription, PrescriptionStatus, PrescriptionValidity, Unit
+} from "../types/MedLedgerTypes.sol";
 import {IBatchRegistry} from "./IBatchRegistry.sol";
 import {IPatientRegistry} from "./IPatientRegistry.sol";
 
@@ -129,10 +131,12 @@ interface IPrescriptionRegistry {
 
     /// @notice The calling pharmacy (an active pharmacy member holding a valid accreditation) fills
     /// prescription `id` by dispensing `units` of batch `batchId` (see `IBatchRegistry.dispense`),
-    /// if `check(id)` says it is fillable now. When the units raise a counterfeit alarm, the
-    /// call succeeds, the alarm stays on chain, and neither the prescription nor any shelf changes.
+    /// units that must be on its own shelf, if `check(id)` says it is fillable now. When the units
+    /// raise a counterfeit alarm, the call succeeds, the alarm stays on chain, and neither the
+    /// prescription nor any shelf changes.
+    /// @param evidence each unit's custody range and the units' proof in the batch's serial tree
     /// @return filled true when the units were dispensed and the fill counted
-    function fill(uint256 id, bytes32 batchId, Unit[] calldata units, bytes32[] calldata proof, bool[] calldata proofFlags)
+    function fill(uint256 id, bytes32 batchId, Unit[] calldata units, DispensingProof calldata evidence)
         external
         returns (bool filled);
 

@@ -283,14 +283,28 @@ enum ShipmentStatus {
     Cancelled
 }
 
-/// @notice A shipment, as the shipper and recipient name it. Only its status is stored, under
+/// @notice A shipment, as the shipper and recipient name it: the units `start` to `end - 1` of the
+/// batch's serial list (a case, a pallet: the serial tree keeps the manufacturer's packing order,
+/// so what is packed together is a contiguous range). Only its status is stored, under
 /// `keccak256(abi.encode(shipment))`; the fields travel in calldata and events.
 struct Shipment {
     bytes32 batchId;
     address from;
     address to;
-    uint64 quantity;
+    uint64 start; // index of the first unit shipped
+    uint64 end; // one past the index of the last unit shipped: the shipment carries `end - start` units
     uint64 sequence; // the registry's shipment counter at shipping, so equal shipments differ
+}
+
+/// @notice Custody of the contiguous units `start` (its key) to `end - 1` of a batch. The ranges
+/// of a batch partition its units `0` to `quantity - 1` at every step: registration gives the
+/// manufacturer one range, a shipment cuts its units out of one of the shipper's ranges, and
+/// ranges never merge, so a unit's range always begins at the last cut at or below its index.
+/// One storage slot.
+struct CustodyRange {
+    address holder; // who has custody: the shipper while the range is in transit
+    uint64 end; // one past the range's last index; 0 when no range begins at this key
+    bool inTransit; // shipped by `holder` and neither received nor cancelled yet
 }
 
 /// @notice What `BatchRegistry.verifyUnit` says of one unit, in the style of the DSCSA
@@ -311,10 +325,19 @@ struct Unit {
     bytes20 serial; // GS1 serial (AI 21), at most 20 characters, left-aligned
 }
 
+/// @notice What shows that units presented for dispensing may leave the shelf: where each one's
+/// custody is, and that they are in the batch's serial tree.
+struct DispensingProof {
+    uint64[] rangeStarts; // per unit, the first index of the custody range that contains it, whoever holds it
+    bytes32[] proof; // an OpenZeppelin multiproof of the units (for one unit, its plain proof)
+    bool[] proofFlags; // the multiproof's flags (none for one unit's plain proof)
+}
+
 /// @notice Why a dispensing call raised a counterfeit alarm instead of dispensing.
 enum Suspicion {
     UnitNotInBatch, // the serials presented do not prove membership of the batch's serial tree
-    AlreadyDispensed // a serial presented was already dispensed: a copied serial
+    AlreadyDispensed, // a serial presented was already dispensed: a copied serial
+    HeldByAnother // a serial presented is in the batch but its custody is at another holder, or in transit
 }
 
 /// @notice Lifecycle of a prescription. Expiry and exhaustion are not statuses: they follow from

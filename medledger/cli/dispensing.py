@@ -120,11 +120,13 @@ def _pack(element: str | None, gtin: str | None, lot: str | None, serial: str | 
 @click.option("--gtin", default=None, help="GTIN as printed (default: the proofs file's).")
 @click.option("--lot", default=None, help="Lot as printed (default: the proofs file's).")
 @click.option("--serial", default=None, help="Serial as printed.")
+@click.option("--holder", default=None,
+              help="Who has the pack in hand: also check that its custody reached them (else held_by_another).")  # fmt: skip
 @chain_options
 @click.pass_context
 def verify_unit(
     ctx: click.Context, session: Session, proofs_file: Path, element: str | None, gtin: str | None,
-    lot: str | None, serial: str | None,
+    lot: str | None, serial: str | None, holder: str | None,
 ) -> None:  # fmt: skip
     """Is this pack genuine and dispensable? Answers like the DSCSA verification router; exit 3 if not."""
     tree, label = load_proofs(proofs_file)
@@ -133,7 +135,7 @@ def verify_unit(
         unit_, proof = tree.unit(pack.serial), tree.proof(pack.serial)
     else:
         unit_, proof = Unit(0, pack.serial), []
-    answer = session.ledger().batches.check_pack(pack.gtin, pack.lot, unit_, proof, expiry=pack.expiry)
+    answer = session.ledger().batches.check_pack(pack.gtin, pack.lot, unit_, proof, expiry=pack.expiry, holder=holder)
     emit(ctx, {"gtin": format_gtin(pack.gtin), "lot": pack.lot, "serial": pack.serial,
                "verified": answer.verdict is PackVerdict.VERIFIED, "result": answer.verdict,
                "batch_id": answer.batch.id if answer.batch else "-"}, title="pack check")  # fmt: skip
@@ -254,8 +256,9 @@ def fill(
     """Fill PRESCRIPTION_ID by dispensing packs of the proofs file's batch (the acting pharmacy).
 
     With --slip, the patient's slip must open the prescription's commitment and name a registered
-    patient other than the prescriber. A pack already dispensed or not of the batch raises a
-    counterfeit alarm on chain; then nothing is dispensed and the command exits with status 3."""
+    patient other than the prescriber. A pack already dispensed, not of the batch, or whose
+    custody is at another member (or in transit) raises a counterfeit alarm on chain; then nothing
+    is dispensed and the command exits with status 3."""
     slip = _slip(slip_path)
     if slip is not None:
         if slip.id != prescription_id:

@@ -8,8 +8,8 @@ import click
 
 from medledger.cli.common import Session, chain_options, lifecycle_command, parse_time, receipt_fields, show_time
 from medledger.cli.common import document_hash as hash_of_document
-from medledger.cli.output import emit
-from medledger.client.batches import Batch
+from medledger.cli.output import emit, wants_json
+from medledger.client.batches import Batch, CustodyRange, Shipped
 from medledger.client.products import PrefixAssignment, format_gtin
 from medledger.errors import BatchNotFound, InvalidInput, ProductNotFound
 from medledger.types import BatchValidity
@@ -180,18 +180,60 @@ _lifecycle("release", False, "Release BATCH_ID from quarantine (only a regulator
 _lifecycle("recall", True, "Recall BATCH_ID for good (its manufacturer or a regulator).")
 
 
+def _range_option(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    first, colon, end = text.partition(":")
+    if not (colon and first.strip().isdigit() and end.strip().isdigit()) or int(first) >= int(end):
+        raise click.BadParameter(f"{text!r} is not START:END with START < END (unit indices, END exclusive)",
+                                 param_hint="--range")  # fmt: skip
+    return int(first), int(end)
+
+
+def _shipped_fields(shipped: Shipped) -> dict[str, object]:
+    shipment = shipped.shipment
+    return {"shipment_id": shipment.id, "batch_id": shipment.batch_id, "from": shipment.sender,
+            "to": shipment.recipient, "quantity": shipment.quantity, "units": f"{shipment.start}:{shipment.end}",
+            **receipt_fields(shipped.receipt)}  # fmt: skip
+
+
 @batch.command(name="ship")
 @click.argument("batch_id")
 @click.option("--to", "recipient", required=True, help="The distributor, pharmacy or hospital receiving it.")
-@click.option("--quantity", type=click.IntRange(1, 2**64 - 1), required=True)
+@click.option("--quantity", type=click.IntRange(1, 2**64 - 1), default=None, help="Units to ship.")
+@click.option("--from-index", "first", type=click.IntRange(0, 2**64 - 1), default=None,
+              help="Ship the units from this index of the serial list on (default: the lowest range on the "
+                   "shelf that holds --quantity).")  # fmt: skip
+@click.option("--range", "units", default=None,
+              help="Or: ship exactly the units START:END of the serial list (END exclusive, as `batch show` "
+                   "prints custody), e.g. a case.")  # fmt: skip
+@click.option("--split", is_flag=True,
+              help="When --quantity lies on the shelf in several ranges, send one shipment per range.")  # fmt: skip
 @chain_options
 @click.pass_context
-def ship(ctx: click.Context, session: Session, batch_id: str, recipient: str, quantity: int) -> None:
-    """Ship units of BATCH_ID from the acting member's shelf (the recipient then receives it)."""
-    shipped = session.ledger().batches.ship(batch_id, recipient, quantity)
-    emit(ctx, {"shipment_id": shipped.shipment.id, "batch_id": batch_id, "from": shipped.shipment.sender,
-               "to": shipped.shipment.recipient, "quantity": quantity, **receipt_fields(shipped.receipt)},
-         title="shipped (in transit)")  # fmt: skip
+def ship(
+    ctx: click.Context, session: Session, batch_id: str, recipient: str, quantity: int | None, first: int | None,
+    units: str | None, split: bool,
+) -> None:  # fmt: skip
+    """Ship units of BATCH_ID from the acting member's shelf (the recipient then receives it).
+
+    A shipment carries one range of units (a case, a pallet: the serial list keeps the packing
+    order); custody of those very units passes to the recipient when it receives them."""
+    chosen = _range_option(units)
+    if chosen is not None:
+        if quantity is not None or first is not None or split:
+            raise click.UsageError("--range names the units: give it without --quantity, --from-index or --split")
+        first, quantity = chosen[0], chosen[1] - chosen[0]
+    if quantity is None:
+        raise click.UsageError("say what to ship: --quantity (optionally with --from-index) or --range START:END")
+    if split and first is not None:
+        raise click.UsageError("--split picks the ranges itself: give it without --from-index")
+    batches = session.ledger().batches
+    if split:
+        emit(ctx, [_shipped_fields(s) for s in batches.ship_split(batch_id, recipient, quantity)],
+             title="shipped (in transit)")  # fmt: skip
+        return
+    emit(ctx, _shipped_fields(batches.ship(batch_id, recipient, quantity, start=first)), title="shipped (in transit)")
 
 
 def _shipment_command(name: str, method: str, title: str, help_text: str) -> None:
@@ -204,8 +246,8 @@ def _shipment_command(name: str, method: str, title: str, help_text: str) -> Non
         shipment = ledger.batches.find_shipment(shipment_id)
         receipt = getattr(ledger.batches, method)(shipment)
         emit(ctx, {"shipment_id": shipment.id, "batch_id": shipment.batch_id, "quantity": shipment.quantity,
-                   "status": ledger.batches.shipment_status(shipment), **receipt_fields(receipt)},
-             title=title)  # fmt: skip
+                   "units": f"{shipment.start}:{shipment.end}", "status": ledger.batches.shipment_status(shipment),
+                   **receipt_fields(receipt)}, title=title)  # fmt: skip
 
 
 _shipment_command("receive", "receive", "shipment received", "Take SHIPMENT_ID onto the acting recipient's shelf.")
@@ -240,6 +282,7 @@ def history(ctx: click.Context, session: Session, batch_id: str, graph: Path | N
         graph.write_text(custody_svg(steps, kinds, f"GTIN {format_gtin(found.gtin)} batch {found.id.hex()[:12]}…"))
     emit(ctx, [{"block": s.block_number, "step": s.step, "by": s.actor, "to": s.counterparty or "-",
                 "quantity": s.quantity if s.quantity is not None else "-",
+                "units": f"{s.units[0]}:{s.units[1]}" if s.units else "-",
                 "reason": s.reason_code if s.reason_code is not None else "-",
                 "shipment": s.shipment_id.hex()[:12] + "…" if s.shipment_id else "-"} for s in steps],
          title="custody path")  # fmt: skip
@@ -264,8 +307,20 @@ def verify_batch(ctx: click.Context, session: Session, batch_id: str) -> None:
 @chain_options
 @click.pass_context
 def show_batch(ctx: click.Context, session: Session, batch_id: str) -> None:
-    """Show the stored batch BATCH_ID."""
-    found = session.ledger().batches.get(batch_id)
+    """Show the stored batch BATCH_ID and who has custody of which of its units."""
+    ledger = session.ledger()
+    found = ledger.batches.get(batch_id)
     if not found.exists:
         raise BatchNotFound({"batchId": found.id}, message=f"no batch {batch_id} is registered")
-    emit(ctx, _batch_fields(found), title="batch")
+    custody = ledger.batches.ranges(found.id)
+    shown: object = [_custody_fields(r) for r in custody] if wants_json(ctx) else "; ".join(map(_custody_text, custody))
+    emit(ctx, {**_batch_fields(found), "custody": shown}, title="batch")
+
+
+def _custody_fields(found: CustodyRange) -> dict[str, object]:
+    return {"start": found.start, "end": found.end, "quantity": found.quantity, "holder": found.holder,
+            "in_transit": found.in_transit}  # fmt: skip
+
+
+def _custody_text(found: CustodyRange) -> str:
+    return f"{found.label} {found.holder}{' (in transit from)' if found.in_transit else ''}"

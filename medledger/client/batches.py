@@ -1,8 +1,15 @@
-"""Sub-client of BatchRegistry: register, quarantine, release, recall and verify batches."""
+"""Sub-client of BatchRegistry: register, ship, quarantine, release, recall and verify batches.
+
+Custody is kept on chain per unit, as ranges of unit indices (a unit's index is its place in the
+manufacturer's serial list, which keeps the packing order, so a case is a contiguous range). The
+client picks ranges for the caller: ``ship`` takes the lowest range on the shipper's shelf that
+holds the quantity, and ``fill`` names the range that holds each unit.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import bisect
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -11,12 +18,13 @@ from eth_utils import keccak
 
 from medledger.client.base import SubClient, bytes32, checksum, uint
 from medledger.client.products import parse_gtin
-from medledger.errors import InvalidInput
+from medledger.errors import InvalidInput, UnitsNotInRange
 from medledger.transactions import Receipt
 from medledger.serials import MultiProof, Unit
 from medledger.types import BatchStatus, BatchValidity, PackVerdict, ShipmentStatus, Suspicion, UnitValidity
 
 LOT_LIMIT = 20  # GS1 AI 10: a lot number has at most 20 characters
+RANGE_PAGE = 256  # custody ranges read per call
 
 
 def lot_bytes(lot: str) -> bytes:
@@ -64,27 +72,59 @@ class Holding:
 
 
 @dataclass(frozen=True)
+class CustodyRange:
+    """Custody of the units ``start`` to ``end - 1`` of a batch (indices in its serial list)."""
+
+    start: int
+    end: int
+    holder: str  # the shipper while the range is in transit
+    in_transit: bool
+
+    @property
+    def quantity(self) -> int:
+        return self.end - self.start
+
+    def __contains__(self, index: object) -> bool:
+        return isinstance(index, int) and self.start <= index < self.end
+
+    def on_shelf_of(self, holder: str) -> bool:
+        """Whether ``holder`` has these units on its shelf (received, not in transit)."""
+        return not self.in_transit and self.holder.lower() == holder.lower()
+
+    @property
+    def label(self) -> str:
+        """The range as a slice of the serial list, ``start:end`` (end exclusive)."""
+        return f"{self.start}:{self.end}"
+
+
+@dataclass(frozen=True)
 class Shipment:
-    """A shipment by value: what the recipient receives and the shipper may cancel."""
+    """A shipment by value: what the recipient receives and the shipper may cancel. It carries the
+    units ``start`` to ``end - 1`` of the batch's serial list."""
 
     batch_id: bytes
     sender: str
     recipient: str
-    quantity: int
+    start: int
+    end: int
     sequence: int
 
-    def as_tuple(self) -> tuple[bytes, str, str, int, int]:
-        return (self.batch_id, self.sender, self.recipient, self.quantity, self.sequence)
+    @property
+    def quantity(self) -> int:
+        return self.end - self.start
+
+    def as_tuple(self) -> tuple[bytes, str, str, int, int, int]:
+        return (self.batch_id, self.sender, self.recipient, self.start, self.end, self.sequence)
 
     @property
     def id(self) -> bytes:
-        return keccak(encode(["(bytes32,address,address,uint64,uint64)"], [self.as_tuple()]))
+        return keccak(encode(["(bytes32,address,address,uint64,uint64,uint64)"], [self.as_tuple()]))
 
 
 def _shipment(fields: Any) -> Shipment:
     """A Shipment from the ``shipment`` struct of a ``Shipped`` event."""
-    return Shipment(bytes(fields["batchId"]), str(fields["from"]), str(fields["to"]), int(fields["quantity"]),
-                    int(fields["sequence"]))  # fmt: skip
+    return Shipment(bytes(fields["batchId"]), str(fields["from"]), str(fields["to"]), int(fields["start"]),
+                    int(fields["end"]), int(fields["sequence"]))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -101,17 +141,19 @@ class CustodyStep:
     log_index: int
     tx_hash: str
     serials: tuple[str, ...] = ()  # units dispensed, or presented in a counterfeit alarm
+    units: tuple[int, int] | None = None  # the range of unit indices [start, end) commissioned or moved
 
 
 def _step(event: str, log: Any) -> CustodyStep:
     args = log["args"]
     place = (int(log["blockNumber"]), int(log["logIndex"]), log["transactionHash"].to_0x_hex())
     if event == "BatchRegistered":
-        return CustodyStep("commissioning", str(args["manufacturer"]), None, int(args["quantity"]), None, None, *place)
+        made = int(args["quantity"])
+        return CustodyStep("commissioning", str(args["manufacturer"]), None, made, None, None, *place, units=(0, made))
     if event == "Shipped":
         shipment = _shipment(args["shipment"])
         return CustodyStep("shipping", shipment.sender, shipment.recipient, shipment.quantity, None,
-                           bytes(args["shipmentId"]), *place)  # fmt: skip
+                           bytes(args["shipmentId"]), *place, units=(shipment.start, shipment.end))  # fmt: skip
     if event == "Received":
         return CustodyStep("receiving", str(args["to"]), None, None, None, bytes(args["shipmentId"]), *place)
     if event == "ShipmentCancelled":
@@ -194,13 +236,94 @@ class BatchesClient(SubClient):
 
     # ─── Custody ─────────────────────────────────────────────────────────────────────────
 
-    def ship(self, batch: bytes | str, to: str, quantity: int) -> Shipped:
-        """Ship ``quantity`` units from the signer's shelf to ``to``; returns the shipment to hand over."""
-        receipt = self._send(
-            "ship", bytes32(batch, "batch id"), checksum(to, "recipient"), uint(quantity, 64, "quantity")
-        )
+    def ship(
+        self, batch: bytes | str, to: str, quantity: int, *, start: int | None = None, range_start: int | None = None
+    ) -> Shipped:
+        """Ship ``quantity`` units from the signer's shelf to ``to``; returns the shipment to hand over.
+
+        A shipment carries one range of units: those from index ``start`` on, or, by default, the
+        first ``quantity`` units of the lowest range on the signer's shelf that holds that many.
+        When the units are on the shelf but in several ranges, it says so and ships nothing
+        (``ship_split`` sends one shipment per range). The client reads the batch's custody ranges
+        to choose, unless both ``start`` and ``range_start`` (the first index of the range on the
+        shelf that holds them) are given.
+        """
+        key = bytes32(batch, "batch id")
+        number = uint(quantity, 64, "quantity")
+        if start is None:
+            if range_start is not None:
+                raise InvalidInput("range_start names the range of a given start: give start too")
+            shelf = self.ranges(key, holder=self._ledger.require_signer().address)
+            chosen = next((r for r in shelf if r.quantity >= number), shelf[0] if shelf else None)
+            first = range_start = chosen.start if chosen else 0
+        else:
+            first = uint(start, 64, "first unit index")
+            if range_start is None:
+                found = self.range_of(key, first)
+                range_start = found.start if found else 0
+        try:
+            receipt = self._send("ship", key, checksum(to, "recipient"), first, number,
+                                 uint(range_start, 64, "range start"))  # fmt: skip
+        except UnitsNotInRange:
+            raise InvalidInput(self._no_range_message(key, start, first, number)) from None
         (event,) = self.contract.events.Shipped().process_receipt(receipt.raw)
         return Shipped(_shipment(event["args"]["shipment"]), receipt)
+
+    def ship_split(self, batch: bytes | str, to: str, quantity: int) -> list[Shipped]:
+        """Ship ``quantity`` units to ``to`` in as many shipments as the signer's shelf has ranges
+        to take them from, lowest first. Each shipment is its own transaction: if one fails, those
+        before it stay in transit (the shipper may cancel them)."""
+        key = bytes32(batch, "batch id")
+        left = uint(quantity, 64, "quantity")
+        shelf = self.ranges(key, holder=self._ledger.require_signer().address)
+        if left == 0 or sum(r.quantity for r in shelf) < left:
+            return [self.ship(key, to, left)]  # the chain names the problem (zero, or not enough stock)
+        sent: list[Shipped] = []
+        for piece in shelf:
+            if left == 0:
+                break
+            taken = min(left, piece.quantity)
+            sent.append(self.ship(key, to, taken, start=piece.start, range_start=piece.start))
+            left -= taken
+        return sent
+
+    def _no_range_message(self, batch: bytes, start: int | None, first: int, quantity: int) -> str:
+        shelf = self.ranges(batch, holder=self._ledger.require_signer().address)
+        where = ", ".join(f"{r.label} ({r.quantity})" for r in shelf) or "none"
+        if start is not None:
+            return (f"units {first}:{first + quantity} of batch 0x{batch.hex()} are not all in one range on the "
+                    f"shipper's shelf; its ranges: {where}")  # fmt: skip
+        largest = max((r.quantity for r in shelf), default=0)
+        return (f"{quantity} units of batch 0x{batch.hex()} are on the shipper's shelf only in several ranges "
+                f"({where}); one shipment carries one range: ship at most {largest} at once, or split it "
+                f"into one shipment per range")  # fmt: skip
+
+    def ranges(self, batch: bytes | str, *, holder: str | None = None) -> list[CustodyRange]:
+        """The batch's custody ranges in index order (all of them, or those on ``holder``'s shelf)."""
+        key = bytes32(batch, "batch id")
+        found: list[CustodyRange] = []
+        start = 0
+        while True:
+            starts, ranges = self._call("custodyRanges", key, start, RANGE_PAGE)
+            for first, (owner, end, in_transit) in zip(starts, ranges, strict=True):
+                found.append(CustodyRange(int(first), int(end), str(owner), bool(in_transit)))
+            if len(starts) < RANGE_PAGE:
+                break
+            start = found[-1].end
+        if holder is None:
+            return found
+        who = checksum(holder, "holder")
+        return [r for r in found if r.on_shelf_of(who)]
+
+    def range_of(self, batch: bytes | str, index: int) -> CustodyRange | None:
+        """The custody range that holds unit ``index`` (None beyond the batch's units)."""
+        return _containing(self.ranges(batch), index)
+
+    def range_starts(self, batch: bytes | str, indices: list[int]) -> list[int]:
+        """For each unit index, the first index of the custody range that holds it, as ``fill``
+        names it (0 for an index beyond the batch's units, which the chain then refuses)."""
+        ranges = self.ranges(batch)
+        return [found.start if (found := _containing(ranges, i)) else 0 for i in indices]
 
     def receive(self, shipment: Shipment) -> Receipt:
         """The signing recipient takes the shipment onto its shelf."""
@@ -239,13 +362,17 @@ class BatchesClient(SubClient):
         return serial_text(logs[0]["args"]["lot"])
 
     def history(self, batch: bytes | str, from_block: int = 0) -> list[CustodyStep]:
-        """Everything that happened to the batch, oldest first: its custody path and its holds."""
+        """Everything that happened to the batch, oldest first: its custody path and its holds.
+        A receipt or a cancellation names the range of units of its shipment."""
         key = bytes32(batch, "batch id")
         steps: list[CustodyStep] = []
         for name in ("BatchRegistered", "Shipped", "Received", "ShipmentCancelled", "UnitsDispensed",
                      "CounterfeitSuspected", "BatchQuarantined", "BatchReleased", "BatchRecalled"):  # fmt: skip
             for log in self._events(name, {"batchId": key}, from_block):
                 steps.append(_step(name, log))
+        shipped = {s.shipment_id: s.units for s in steps if s.step == "shipping"}
+        steps = [replace(s, units=shipped.get(s.shipment_id)) if s.step in ("receiving", "cancelled") else s
+                 for s in steps]  # fmt: skip
         steps.sort(key=lambda step: (step.block_number, step.log_index))
         return steps
 
@@ -278,12 +405,21 @@ class BatchesClient(SubClient):
         return bool(self._call("isDispensed", bytes32(batch, "batch id"), uint(index, 64, "unit index")))
 
     def check_pack(
-        self, gtin: str | int, lot: str, unit: Unit, proof: list[bytes], *, expiry: date | None = None
+        self,
+        gtin: str | int,
+        lot: str,
+        unit: Unit,
+        proof: list[bytes],
+        *,
+        expiry: date | None = None,
+        holder: str | None = None,
     ) -> PackCheck:
         """Check a pack as printed (GTIN, lot, optional expiry date, serial) with the unit's proof.
 
         Wrong lot: the serial is proven in another batch of the product, not the printed one.
         Wrong expiry: the printed date is not the UTC date of the batch's last valid second.
+        Held by another: ``holder`` (who has the pack in hand) is not where the chain's custody of
+        the unit is, or the unit is still in transit; a genuine serial on a pack that did not reach them.
         """
         printed = batch_id(gtin, lot)
         answer = self.verify_unit(printed, unit, proof)
@@ -296,6 +432,10 @@ class BatchesClient(SubClient):
         found = self.get(printed)
         if expiry is not None and expiry != expiry_date(found.expires_on):
             return PackCheck(PackVerdict.WRONG_EXPIRY, found, None)
+        if answer is UnitValidity.VERIFIED and holder is not None:
+            custody = self.range_of(printed, unit.index)
+            if custody is None or not custody.on_shelf_of(checksum(holder, "holder")):
+                return PackCheck(PackVerdict.HELD_BY_ANOTHER, found, None)
         return PackCheck(PackVerdict[answer.name], found, None)
 
     def _existing(self, batch: bytes) -> Batch | None:
@@ -315,3 +455,9 @@ class BatchesClient(SubClient):
     def verify(self, batch: bytes | str) -> BatchValidity:
         """Whether the batch may be trusted now, and if not why (unknown, expired, quarantined, recalled)."""
         return BatchValidity(self._call("verify", bytes32(batch, "batch id")))
+
+
+def _containing(ranges: list[CustodyRange], index: int) -> CustodyRange | None:
+    """The range of ``ranges`` (in index order, a partition) that holds ``index``."""
+    at = bisect.bisect_right([r.start for r in ranges], index) - 1
+    return ranges[at] if at >= 0 and index in ranges[at] else None

@@ -161,20 +161,26 @@ class PrescriptionsClient(SubClient):
         number = int(event["args"]["id"])
         return Issued(number, receipt, Slip(number, wallet, chosen, self.address, int(self._ledger.w3.eth.chain_id)))
 
-    def fill(self, prescription_id: int, batch: bytes | str, units: MultiProof) -> Fill:
+    def fill(
+        self, prescription_id: int, batch: bytes | str, units: MultiProof, *, range_starts: list[int] | None = None
+    ) -> Fill:
         """The signing pharmacy fills the prescription with ``units`` of ``batch``.
 
+        Each unit goes with the first index of the custody range that holds it, which the chain
+        checks; by default the client reads them from the chain (``range_starts`` overrides).
         A counterfeit alarm is not an exception: the transaction succeeds, records the alarm for
-        the regulator and dispenses nothing; the result says so.
+        the regulator and dispenses nothing; the result says so. A unit held by another member, or
+        still in transit, is such an alarm (``HELD_BY_ANOTHER``).
         """
         key = bytes32(batch, "batch id")
+        if range_starts is None:
+            range_starts = self._ledger.batches.range_starts(key, [unit.index for unit in units.units])
         receipt = self._send(
             "fill",
             uint(prescription_id, 256, "prescription id"),
             key,
             [unit.as_tuple() for unit in units.units],
-            units.proof,
-            units.flags,
+            ([uint(start, 64, "range start") for start in range_starts], units.proof, units.flags),
         )
         batches = self._ledger.batches.contract
         alarms = batches.events.CounterfeitSuspected().process_receipt(receipt.raw, errors=DISCARD)

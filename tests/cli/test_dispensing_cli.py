@@ -61,6 +61,11 @@ def test_a_pharmacist_verifies_a_pack_in_hand(stocked):
     assert code == 3 and json.loads(out)["result"] == "wrong_expiry"
     code, out, _ = run(env, "unit", "verify", "--proofs", str(proofs), "--serial", "NOTMADE1", "--json")
     assert code == 3 and json.loads(out)["result"] == "no_match"
+    # A genuine pack still at the manufacturer is not the pharmacy's: custody did not reach it.
+    held = run(env, "unit", "verify", "--proofs", str(proofs), "--serial", serials[11], "--holder", PHARMACY, "--json")
+    assert held[0] == 3 and json.loads(held[1])["result"] == "held_by_another"
+    mine = run_json(env, "unit", "verify", "--proofs", str(proofs), "--serial", serials[9], "--holder", PHARMACY)
+    assert mine["result"] == "verified"
     assert_user_error(*run(env, "unit", "verify", "--proofs", str(proofs), "--pack", "(01)123"), "element string")
 
 
@@ -91,6 +96,8 @@ def test_prescribe_fill_and_catch_a_copied_serial(stocked):
     assert code == 3 and alarm["alarm"] == "already_dispensed" and alarm["serials"] == [serials[1]], err
     code, out, _ = run(env, "rx", "fill", rx, "--proofs", str(proofs), "--serial", "FAKE0001", "--account", "8", "--json")
     assert code == 3 and json.loads(out)["alarm"] == "unit_not_in_batch"
+    code, out, _ = run(env, "rx", "fill", rx, "--proofs", str(proofs), "--serial", serials[11], "--account", "8", "--json")
+    assert code == 3 and json.loads(out)["alarm"] == "held_by_another"
     shown = run_json(env, "rx", "show", rx)
     assert (shown["fills"], shown["dispensed"], len(shown["fill_history"])) == (1, 2, 1)
     assert "patient" not in shown and shown["patient_commitment"] == first["patient_commitment"]
@@ -105,9 +112,11 @@ def test_prescribe_fill_and_catch_a_copied_serial(stocked):
                                              "--epcis", str(events))]  # fmt: skip
     exported = json.loads(events.read_text())["epcisBody"]["eventList"]
     assert [e["bizStep"] for e in exported] == ["commissioning", "shipping", "receiving", "dispensing", "inspecting",
-                                                 "inspecting"]  # fmt: skip
+                                                 "inspecting", "inspecting"]  # fmt: skip
     assert exported[0]["ilmd"]["cbvmda:lotNumber"] == "RX-1" and len(exported[3]["epcList"]) == 2
-    assert steps[-3:] == ["dispensing", "suspect", "suspect"]
+    assert exported[1]["medledger:units"] == {"start": 0, "end": 10}
+    assert [e["medledger:suspicion"] for e in exported[4:]] == ["already_dispensed", "unit_not_in_batch", "held_by_another"]
+    assert steps[-4:] == ["dispensing", "suspect", "suspect", "suspect"]
     drawn = image.read_text()
     assert "2 dispensed" in drawn and "10 received" in drawn and "alarm" in drawn
     svg = ElementTree.fromstring(drawn)  # well-formed

@@ -40,6 +40,24 @@ def test_product_and_batch_lifecycle(deployed):
     assert run_json(env, "batch", "cancel", again["shipment_id"], "--account", "5")["status"] == "cancelled"
     assert_user_error(*run(env, "batch", "ship", batch, "--to", HOSPITAL, "--quantity", "999", "--account", "5"),
                       "InsufficientStock")  # fmt: skip
+    case = run_json(env, "batch", "ship", batch, "--to", HOSPITAL, "--range", "100:124", "--account", "5")
+    assert (case["units"], case["quantity"]) == ("100:124", 24)
+    assert run_json(env, "batch", "ship", batch, "--to", HOSPITAL, "--quantity", "6", "--from-index", "124",
+                    "--account", "5")["units"] == "124:130"  # fmt: skip
+    custody = run_json(env, "batch", "show", batch)["custody"]
+    assert [(r["start"], r["end"], r["in_transit"]) for r in custody] == [
+        (0, 40, False), (40, 45, False), (45, 100, False), (100, 124, True), (124, 130, True), (130, 500, False)]
+    assert custody[0]["holder"] == HOSPITAL and custody[1]["holder"] == OUTSIDER
+    assert_user_error(*run(env, "batch", "ship", batch, "--to", HOSPITAL, "--quantity", "10", "--from-index", "95",
+                           "--account", "5"), "not all in one range")  # fmt: skip
+    assert_user_error(*run(env, "batch", "ship", batch, "--to", HOSPITAL, "--quantity", "400", "--account", "5"),
+                      "several ranges")  # fmt: skip
+    split = run_json(env, "batch", "ship", batch, "--to", HOSPITAL, "--quantity", "61", "--split", "--account", "5")
+    assert [s["units"] for s in split] == ["40:45", "45:100", "130:131"]
+    for wrong, said in ((("--range", "9:3"), "START:END"), ((), "say what to ship"),
+                        (("--range", "0:5", "--quantity", "5"), "--range names the units")):  # fmt: skip
+        code, _, err = run(env, "batch", "ship", batch, "--to", HOSPITAL, *wrong, "--account", "5")
+        assert code == 2 and said in err and "Traceback" not in err
     assert run_json(env, "batch", "quarantine", batch, "--reason", "3", "--account", "5")["status"] == "quarantined"
     code, _, _ = run(env, "batch", "verify", batch)
     assert code == 3
@@ -48,9 +66,10 @@ def test_product_and_batch_lifecycle(deployed):
     assert_user_error(*run(env, "batch", "release", batch, "--account", "1"), "BatchStatusInvalid")
     assert_user_error(*run(env, "batch", "recall", batch, "--account", "6"), "NotManufacturerOrRegulator")
     assert_user_error(*run(env, "batch", "show", "0x" + "00" * 32), "no batch")
-    path = [(row["step"], row["quantity"]) for row in run_json(env, "batch", "history", batch)]
-    assert path == [("commissioning", 500), ("shipping", 40), ("receiving", "-"), ("shipping", 5),
-                    ("cancelled", "-"), ("quarantined", "-"), ("released", "-"), ("recalled", "-")]  # fmt: skip
+    path = [(row["step"], row["quantity"], row["units"]) for row in run_json(env, "batch", "history", batch)]
+    assert path[:5] == [("commissioning", 500, "0:500"), ("shipping", 40, "0:40"), ("receiving", "-", "0:40"),
+                        ("shipping", 5, "40:45"), ("cancelled", "-", "40:45")]  # fmt: skip
+    assert [step for step, _, _ in path[5:]] == ["shipping"] * 5 + ["quarantined", "released", "recalled"]
     assert_user_error(*run(env, "batch", "receive", "0x" + "11" * 32, "--account", "3"), "no shipment")
     assert_user_error(*run(env, "batch", "register", "--gtin", GTIN, "--lot", "L" * 25, "--quantity", "5",
                            "--expires", EXPIRES.isoformat(), "--serial-root", "0x" + "5e" * 32, "--account", "5"), "lot")  # fmt: skip

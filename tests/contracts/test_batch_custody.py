@@ -79,7 +79,7 @@ def test_only_the_recipient_receives_and_only_the_shipper_cancels(ml, actors, lo
 
 def test_a_shipment_is_received_once_and_a_forged_one_never(ml, actors, lot):
     shipped = ml.spare.batches.ship(lot, actors.pharmacy.address, 10)
-    forged = dataclasses.replace(shipped.shipment, quantity=90)
+    forged = dataclasses.replace(shipped.shipment, end=90)
     with pytest.raises(errors.ShipmentNotInTransit):
         ml.pharmacy.batches.receive(forged)
     ml.pharmacy.batches.receive(shipped.shipment)
@@ -162,3 +162,93 @@ def test_the_history_tells_the_custody_path_in_order(ml, actors, lot):
         ("recalled", actors.regulator.address, None, None),
     ]
     assert ml.outsider.batches.find_shipment(shipped.shipment.id) == shipped.shipment
+
+
+# ─── Custody of units: ranges of serial indices ─────────────────────────────────────────────
+
+
+def ranges(ml, lot):
+    return [(r.start, r.end, r.holder, r.in_transit) for r in ml.outsider.batches.ranges(lot)]
+
+
+def test_the_manufacturer_holds_every_unit_and_a_shipment_carries_a_range(ml, actors, lot):
+    maker, distributor = actors.spare.address, actors.authority2.address
+    assert ranges(ml, lot) == [(0, 100, maker, False)]
+    shipped = ml.spare.batches.ship(lot, distributor, 60)
+    assert (shipped.shipment.start, shipped.shipment.end, shipped.shipment.quantity) == (0, 60, 60)
+    assert ranges(ml, lot) == [(0, 60, maker, True), (60, 100, maker, False)]
+    ml.authority2.batches.receive(shipped.shipment)
+    assert ranges(ml, lot) == [(0, 60, distributor, False), (60, 100, maker, False)]
+    onward = ml.authority2.batches.ship(lot, actors.pharmacy.address, 25)
+    assert (onward.shipment.start, onward.shipment.end) == (0, 25)
+    ml.pharmacy.batches.receive(onward.shipment)
+    assert ranges(ml, lot) == [(0, 25, actors.pharmacy.address, False), (25, 60, distributor, False),
+                               (60, 100, maker, False)]  # fmt: skip
+    assert ml.outsider.batches.range_of(lot, 24).holder == actors.pharmacy.address
+    assert ml.outsider.batches.range_of(lot, 100) is None and conserved(ml, lot)
+
+
+def test_a_case_from_the_middle_of_a_range_and_its_cancellation(ml, actors, lot):
+    maker = actors.spare.address
+    shipped = ml.spare.batches.ship(lot, actors.hospital.address, 10, start=30)
+    assert ranges(ml, lot) == [(0, 30, maker, False), (30, 40, maker, True), (40, 100, maker, False)]
+    ml.spare.batches.cancel(shipped.shipment)
+    assert ranges(ml, lot) == [(0, 30, maker, False), (30, 40, maker, False), (40, 100, maker, False)]
+    assert stock(ml, lot, "spare")["spare"].held == 100 and conserved(ml, lot)
+    # The cut stays: a shipment across it is refused by the client, naming the ranges.
+    with pytest.raises(errors.InvalidInput, match="not all in one range"):
+        ml.spare.batches.ship(lot, actors.hospital.address, 20, start=25)
+    assert ml.spare.batches.ship(lot, actors.hospital.address, 35).shipment.start == 40  # the lowest that fits
+
+
+def test_a_range_in_transit_or_held_by_another_does_not_move(ml, actors, lot):
+    shipped = ml.spare.batches.ship(lot, actors.authority2.address, 20)
+    send = ml.spare.batches._send
+    with pytest.raises(errors.RangeNotOnShelf) as exc:  # in transit
+        send("ship", lot, actors.pharmacy.address, 0, 5, 0)
+    assert (exc.value.rangeStart, exc.value.account) == (0, actors.spare.address)
+    ml.authority2.batches.receive(shipped.shipment)
+    with pytest.raises(errors.RangeNotOnShelf):  # the distributor's now
+        send("ship", lot, actors.pharmacy.address, 0, 5, 0)
+    with pytest.raises(errors.RangeNotOnShelf):  # and the maker's is not the distributor's
+        ml.authority2.batches._send("ship", lot, actors.pharmacy.address, 20, 5, 20)
+    assert ranges(ml, lot)[0] == (0, 20, actors.authority2.address, False) and conserved(ml, lot)
+
+
+@pytest.mark.parametrize("start, quantity, range_start", [
+    (10, 5, 20),  # starts before the range named
+    (90, 11, 20),  # runs past its end
+    (30, 5, 30),  # no range begins at 30 (inside one)
+    (2**64 - 1, 2, 20),  # would overflow
+])  # fmt: skip
+def test_units_outside_the_range_named_are_refused(ml, actors, lot, start, quantity, range_start):
+    ml.spare.batches.ship(lot, actors.hospital.address, 20)
+    with pytest.raises(errors.UnitsNotInRange) as exc:
+        ml.spare.batches._send("ship", lot, actors.pharmacy.address, start, quantity, range_start)
+    assert (exc.value.start, exc.value.quantity, exc.value.rangeStart) == (start, quantity, range_start)
+    assert exc.value.rangeEnd == (100 if range_start == 20 else 0)
+    assert len(ranges(ml, lot)) == 2
+
+
+def test_a_quantity_across_ranges_ships_split_or_not_at_all(ml, actors, lot):
+    first = ml.spare.batches.ship(lot, actors.authority2.address, 30)
+    ml.authority2.batches.receive(first.shipment)
+    middle = ml.spare.batches.ship(lot, actors.hospital.address, 10)  # units 30:40 go elsewhere
+    ml.hospital.batches.receive(middle.shipment)
+    second = ml.spare.batches.ship(lot, actors.authority2.address, 20)
+    ml.authority2.batches.receive(second.shipment)
+    assert [r.label for r in ml.outsider.batches.ranges(lot, holder=actors.authority2.address)] == ["0:30", "40:60"]
+    with pytest.raises(errors.InvalidInput, match="several ranges .*ship at most 30"):
+        ml.authority2.batches.ship(lot, actors.pharmacy.address, 40)
+    with pytest.raises(errors.InsufficientStock):
+        ml.authority2.batches.ship_split(lot, actors.pharmacy.address, 51)
+    sent = ml.authority2.batches.ship_split(lot, actors.pharmacy.address, 40)
+    assert [(s.shipment.start, s.shipment.end) for s in sent] == [(0, 30), (40, 50)]
+    assert stock(ml, lot, "authority2")["authority2"].in_transit == 40 and conserved(ml, lot)
+
+
+def test_the_history_names_the_units_of_each_step(ml, actors, lot):
+    shipped = ml.spare.batches.ship(lot, actors.authority2.address, 20, start=50)
+    ml.authority2.batches.receive(shipped.shipment)
+    assert [(s.step, s.units) for s in ml.outsider.batches.history(lot)] == [
+        ("commissioning", (0, 100)), ("shipping", (50, 70)), ("receiving", (50, 70))]

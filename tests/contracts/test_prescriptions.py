@@ -53,9 +53,9 @@ def rx(world, ml, lot, patient) -> int:
                                          valid_until=world.chain.now() + 30 * DAY, document_hash=b"\x05" * 32).id  # fmt: skip
 
 
-def accredit_pharmacy(world, ml) -> None:
+def accredit_pharmacy(world, ml, pharmacy: str | None = None) -> None:
     now = world.chain.now()
-    ml.authority.credentials.issue(world.actors.pharmacy.address, "accreditation", valid_from=now - 10,
+    ml.authority.credentials.issue(pharmacy or world.actors.pharmacy.address, "accreditation", valid_from=now - 10,
                                    valid_until=now + 365 * DAY)  # fmt: skip
 
 
@@ -302,7 +302,7 @@ def test_only_the_prescription_registry_dispenses(ml, lot):
     bare = ml.pharmacy.batches
     with pytest.raises(errors.NotPrescriptionRegistry):
         bare._send("dispense", bare._ledger.signer.address, lot.batch_id, int(GTIN),
-                   [lot.unit("SN01").as_tuple()], lot.proof("SN01"), [False] * len(lot.proof("SN01")))  # fmt: skip
+                   [lot.unit("SN01").as_tuple()], ([0], lot.proof("SN01"), []))  # fmt: skip
 
 
 def test_the_batch_must_be_of_the_prescribed_product_and_on_the_shelf(world, ml, actors, lot, rx):
@@ -369,6 +369,72 @@ def test_a_serial_twice_in_one_call_raises_an_alarm(ml, lot, rx):
     fill = ml.pharmacy.prescriptions.fill(rx, lot.batch_id, twice)
     assert not fill.filled and fill.alarm is not None
     assert not ml.outsider.batches.is_dispensed(lot.batch_id, 4) and shelf(ml, lot).dispensed == 0
+
+
+@pytest.fixture
+def second_pharmacy(world, ml, actors, lot):
+    """``authority2``, accredited as a pharmacy (a member holding a valid accreditation), holding
+    units 20:30 (SN20..SN29) of batch L1."""
+    ml.admin.consortium.accredit(actors.authority2.address, InstitutionKind.PHARMACY)
+    accredit_pharmacy(world, ml, actors.authority2.address)
+    shipped = ml.spare.batches.ship(lot.batch_id, actors.authority2.address, 10)
+    ml.authority2.batches.receive(shipped.shipment)
+    return ml.authority2
+
+
+def test_a_unit_held_by_another_pharmacy_raises_an_alarm_and_dispenses_nothing(ml, actors, lot, rx, second_pharmacy):
+    fill = ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN03", "SN25"))
+    assert not fill.filled and fill.receipt.raw["status"] == 1
+    assert (fill.alarm.reason, fill.alarm.serials, fill.alarm.reporter) == (
+        Suspicion.HELD_BY_ANOTHER, ("SN25",), actors.pharmacy.address)
+    assert not any(ml.outsider.batches.is_dispensed(lot.batch_id, i) for i in (3, 25))
+    assert (shelf(ml, lot).held, shelf(ml, lot).dispensed, shelf(ml, lot, "authority2").held) == (20, 0, 10)
+    assert ml.outsider.prescriptions.get(rx).fills == 0
+    assert [a.reason for a in ml.regulator.batches.alarms()] == [Suspicion.HELD_BY_ANOTHER]
+    # The pharmacy its custody reached dispenses it.
+    assert second_pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN25")).filled
+    assert shelf(ml, lot, "authority2").dispensed == 1
+
+
+def test_a_unit_still_at_the_manufacturer_or_in_transit_is_held_by_another(ml, actors, lot, rx):
+    assert ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN39")).alarm.reason is Suspicion.HELD_BY_ANOTHER
+    shipped = ml.spare.batches.ship(lot.batch_id, actors.pharmacy.address, 10)  # units 20:30
+    assert ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN21")).alarm.reason is Suspicion.HELD_BY_ANOTHER
+    ml.pharmacy.batches.receive(shipped.shipment)
+    # Once received, one fill takes units of two ranges on the shelf.
+    fill = ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN19", "SN21"))
+    assert fill.filled and (shelf(ml, lot).held, shelf(ml, lot).dispensed) == (28, 2)
+
+
+def test_a_copied_serial_is_a_copy_wherever_it_is_presented(ml, lot, rx, second_pharmacy):
+    ml.pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN04"))
+    fill = second_pharmacy.prescriptions.fill(rx, lot.batch_id, units(lot, "SN04"))
+    assert fill.alarm.reason is Suspicion.ALREADY_DISPENSED
+
+
+def test_each_unit_must_name_the_range_that_holds_it(ml, lot, rx):
+    fill = ml.pharmacy.prescriptions.fill
+    with pytest.raises(errors.UnitsNotInRange) as exc:
+        fill(rx, lot.batch_id, units(lot, "SN03"), range_starts=[20])  # a range, but not SN03's
+    assert (exc.value.rangeStart, exc.value.rangeEnd, exc.value.start, exc.value.quantity) == (20, 40, 3, 1)
+    with pytest.raises(errors.UnitsNotInRange):
+        fill(rx, lot.batch_id, units(lot, "SN03"), range_starts=[2])  # no range begins at 2
+    with pytest.raises(errors.RangeCountMismatch):
+        fill(rx, lot.batch_id, units(lot, "SN03"), range_starts=[0, 0])
+    assert ml.outsider.prescriptions.get(rx).fills == 0 and not ml.regulator.batches.alarms()
+    assert fill(rx, lot.batch_id, units(lot, "SN03"), range_starts=[0]).filled
+
+
+def test_a_pack_check_by_its_holder_tells_a_pack_held_elsewhere(ml, actors, lot):
+    from medledger.types import PackVerdict
+
+    check = ml.outsider.batches.check_pack
+    unit, proof = lot.unit("SN30"), lot.proof("SN30")
+    assert check(GTIN, "L1", unit, proof).verdict is PackVerdict.VERIFIED
+    assert check(GTIN, "L1", unit, proof, holder=actors.pharmacy.address).verdict is PackVerdict.HELD_BY_ANOTHER
+    assert check(GTIN, "L1", unit, proof, holder=actors.spare.address).verdict is PackVerdict.VERIFIED
+    mine = lot.unit("SN01"), lot.proof("SN01")
+    assert check(GTIN, "L1", *mine, holder=actors.pharmacy.address).verdict is PackVerdict.VERIFIED
 
 
 def test_custody_history_shows_dispensing_and_alarms(ml, actors, lot, rx):
