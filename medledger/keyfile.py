@@ -49,15 +49,7 @@ class KeyFile:
         data = self._read()
         data[name] = value.hex()
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        descriptor, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".keyfile-")
-        try:
-            os.fchmod(descriptor, 0o600)
-            with os.fdopen(descriptor, "w") as handle:
-                json.dump(data, handle, indent=2, sort_keys=True)
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_private(self.path, json.dumps(data, indent=2, sort_keys=True))
 
     def encryption_key(self, create: bool = False) -> bytes:
         """The account's encryption private key; with ``create``, a fresh one is made and kept."""
@@ -72,3 +64,17 @@ class KeyFile:
 
     def encryption_public_key(self, create: bool = False) -> bytes:
         return public_key(self.encryption_key(create))
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (mode 0600), atomically: a crash leaves
+    the previous file or the new one, never half of either."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    try:
+        os.fchmod(descriptor, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -9,6 +9,7 @@ loudly and exits with status 3.
 from __future__ import annotations
 
 import json
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,12 @@ from medledger.cli.common import document_hash as hash_of_document
 from medledger.cli.output import emit
 from medledger.client.batches import batch_id as make_batch_id
 from medledger.client.facade import MedLedger
-from medledger.client.base import bytes32
+from medledger.client.base import bytes32, checksum
 from medledger.client.prescriptions import Prescription, Slip
 from medledger.client.products import format_gtin, parse_gtin
 from medledger.errors import InvalidInput
 from medledger.gs1 import Pack, parse_pack
+from medledger.keyfile import write_private
 from medledger.serials import MultiProof, SerialTree, Unit, generate
 from medledger.types import PackVerdict, PrescriptionStatus
 
@@ -204,6 +206,24 @@ def _show(ledger: MedLedger, prescription_id: int, slip: Slip | None = None) -> 
     return prescription_fields(found, ledger.prescriptions.check(prescription_id), commitment, slip)
 
 
+def _pending_slip(ledger: MedLedger, path: Path, patient: str, salt: bytes) -> Path:
+    """Write ``path``.pending (mode 0600) holding the salt of a prescription about to be issued, so
+    that a crash between sending and the receipt cannot lose the only key to its commitment (the
+    id, unknown until then, is 0 there; `rx list --slip` finds the prescription by commitment).
+    Refuses before anything is sent when ``path`` exists or its folder cannot be written."""
+    if path.exists():
+        raise click.BadParameter(f"{path} exists: a slip is never overwritten", param_hint="--slip")
+    if not path.parent.is_dir():
+        raise click.BadParameter(f"{path.parent} is not a folder", param_hint="--slip")
+    pending = path.with_name(path.name + ".pending")
+    slip = Slip(0, checksum(patient, "patient"), salt, ledger.prescriptions.address, int(ledger.w3.eth.chain_id))
+    try:
+        write_private(pending, json.dumps(slip.as_json(), indent=2) + "\n")
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write {pending}: {exc.strerror}", param_hint="--slip") from None
+    return pending
+
+
 def _slip(path: Path | None) -> Slip | None:
     return None if path is None else Slip.read(path)
 
@@ -228,14 +248,22 @@ def issue(
 
     The chain holds only a commitment to the patient's wallet; the salt that opens it is printed
     (and written with --slip) for the patient, who shows it to the pharmacy."""
-    if slip_path is not None and slip_path.exists():
-        raise click.BadParameter(f"{slip_path} exists: a slip is never overwritten", param_hint="--slip")
     ledger = session.ledger()
     valid_until = end_time(ledger.prescriptions.block_time(), until, days)
-    issued = ledger.prescriptions.issue(patient, gtin, quantity_per_fill=quantity, refills=refills,
-                                        valid_until=valid_until, document_hash=hash_of_document(document, None))  # fmt: skip
+    salt = secrets.token_bytes(32)
+    if slip_path is not None:  # the salt is kept before anything is sent: see _pending_slip
+        pending = _pending_slip(ledger, slip_path, patient, salt)
+    try:
+        issued = ledger.prescriptions.issue(patient, gtin, quantity_per_fill=quantity, refills=refills,
+                                            valid_until=valid_until, document_hash=hash_of_document(document, None),
+                                            salt=salt)  # fmt: skip
+    except BaseException:
+        if slip_path is not None:
+            pending.unlink(missing_ok=True)  # refused or failed before it was sent: nothing to open
+        raise
     if slip_path is not None:
         issued.slip.write(slip_path)
+        pending.unlink(missing_ok=True)
     emit(ctx, {**_show(ledger, issued.id, issued.slip), "patient_salt": issued.slip.salt,
                **({"slip": str(slip_path)} if slip_path else {}), **receipt_fields(issued.receipt)},
          title="prescription issued (hand the patient its salt)")  # fmt: skip

@@ -22,6 +22,7 @@ from web3.logs import DISCARD
 from medledger.client.base import SubClient, bytes32, checksum, uint
 from medledger.client.batches import Alarm, serial_text
 from medledger.client.products import parse_gtin
+from medledger.keyfile import write_private
 from medledger.errors import InvalidInput, PatientNotRegistered, SelfPrescription
 from medledger.serials import MultiProof
 from medledger.transactions import Receipt
@@ -75,7 +76,8 @@ class Slip:
                 "commitment": "0x" + self.commitment.hex(), "registry": self.registry, "chain_id": self.chain_id}  # fmt: skip
 
     def write(self, path: Path) -> None:
-        path.write_text(json.dumps(self.as_json(), indent=2) + "\n")
+        """Write the slip, mode 0600 (it opens the patient's commitment), replacing ``path`` atomically."""
+        write_private(path, json.dumps(self.as_json(), indent=2) + "\n")
 
     @classmethod
     def read(cls, path: Path) -> Slip:

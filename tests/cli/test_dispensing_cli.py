@@ -69,6 +69,22 @@ def test_a_pharmacist_verifies_a_pack_in_hand(stocked):
     assert_user_error(*run(env, "unit", "verify", "--proofs", str(proofs), "--pack", "(01)123"), "element string")
 
 
+def test_a_slip_that_cannot_be_kept_stops_the_prescription_before_it_is_sent(stocked, tmp_path):
+    """The slip holds the only salt that opens the prescription's commitment: where it cannot be
+    written, nothing is issued; a refused issue leaves no slip behind."""
+    env, *_ = stocked
+    args = ("rx", "issue", "--patient", PATIENT, "--gtin", GTIN, "--quantity", "1", "--days", "9")
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    before = run_json(env, *args, "--slip", str(kept / "a.json"), "--account", "4")["id"]
+    code, _, err = run(env, *args, "--slip", str(tmp_path / "missing" / "rx.json"), "--account", "4")
+    assert code == 2 and "is not a folder" in err and "Traceback" not in err
+    assert_user_error(*run(env, *args, "--slip", str(tmp_path / "refused.json"), "--account", "9"), "NotLicensedPrescriber")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]  # no slip, no pending slip
+    after = run_json(env, *args, "--slip", str(kept / "b.json"), "--account", "4")["id"]
+    assert after == before + 1  # nothing was issued in between
+
+
 def test_prescribe_fill_and_catch_a_copied_serial(stocked):
     env, proofs, serials, batch = stocked
     slip = proofs.parent / "rx-slip.json"
@@ -76,6 +92,7 @@ def test_prescribe_fill_and_catch_a_copied_serial(stocked):
                      "--days", "30", "--slip", str(slip), "--account", "4")  # fmt: skip
     assert (first["prescriber"], first["fills_left"], first["fillable"]) == (DOCTOR, 2, "fillable")
     assert first["patient"] == PATIENT and json.loads(slip.read_text())["salt"] == first["patient_salt"]
+    assert slip.stat().st_mode & 0o777 == 0o600 and not slip.with_name(slip.name + ".pending").exists()
     code, _, err = run(env, "rx", "issue", "--patient", PATIENT, "--gtin", GTIN, "--quantity", "1", "--days", "9",
                        "--slip", str(slip), "--account", "4")  # fmt: skip
     assert code == 2 and "never overwritten" in err
