@@ -153,7 +153,8 @@ class JsonHandler(BaseHTTPRequestHandler):
             return False
         name, port = parsed
         if name in LOOPBACK_NAMES:
-            return (80 if port is None else port) == int(self.server.server_address[1])
+            address = self.server.server_address
+            return isinstance(address, tuple) and (80 if port is None else port) == int(address[1])
         return any(name == known and known_port in (None, port) for known, known_port in self.public_names)
 
     def setup(self) -> None:
