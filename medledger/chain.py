@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -21,7 +22,7 @@ from typing import Any, Literal, cast
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
-from web3.exceptions import Web3Exception
+from web3.exceptions import Web3Exception, Web3RPCError
 from web3.providers.rpc import HTTPProvider
 
 from medledger.errors import ChainError, ConfigurationError, NodeNotRunning
@@ -38,11 +39,48 @@ ANVIL_CHAIN_ID = 31337
 GANACHE_CHAIN_ID = 1337
 #: py-evm's chain id, which the embedded chain (eth-tester) keeps.
 EMBEDDED_CHAIN_ID = 131277322940537
-#: Local development chains: the nodes medledger starts (anvil's id is also hardhat's) and the
-#: embedded chain. Their blocks are reorganised only by a test's own snapshot or revert.
+#: The chain ids of local development chains: the nodes medledger starts and the embedded chain.
+#: An id alone proves nothing (1337 is also geth --dev's and many private Besu/GoQuorum
+#: networks' id, 31337 hardhat's): :func:`is_dev_chain` decides, and these are one of its tests.
 DEV_CHAIN_IDS = frozenset({ANVIL_CHAIN_ID, GANACHE_CHAIN_ID, EMBEDDED_CHAIN_ID})
+#: The clients whose chains are local development chains (the first word of ``web3_clientVersion``,
+#: lower-cased): anvil, ganache, and eth-tester (the embedded chain).
+DEV_CLIENTS = frozenset({"anvil", "ganache", "ethereumtester"})
+#: Per connection, whether it is a dev chain (connections medledger made for one are marked so).
+_DEV_CHAINS: weakref.WeakKeyDictionary[Web3, bool] = weakref.WeakKeyDictionary()
 
 Account.enable_unaudited_hdwallet_features()
+
+
+def is_dev_chain(w3: Web3) -> bool:
+    """Whether ``w3`` is connected to a local development chain, where blocks are reorganised only by
+    their user's own snapshot or revert and gas is worthless: the trust defaults (an open relayer,
+    a vault that serves at 0 confirmations) follow this, never a chain id alone.
+
+    True only where medledger knows it: the embedded chain or a node medledger started (marked when
+    connected), or a node whose ``web3_clientVersion`` names anvil, Ganache or EthereumTester *and*
+    whose chain id is one of :data:`DEV_CHAIN_IDS`. Anything else (Besu, geth, GoQuorum, a node that
+    does not say, whatever its chain id) is a network. Asked once per connection; a node that cannot
+    be reached raises :class:`ChainError` (and is asked again next time)."""
+    known = _DEV_CHAINS.get(w3)
+    if known is not None:
+        return known
+    try:
+        client = str(w3.client_version)
+        chain_id = int(w3.eth.chain_id)
+    except (Web3RPCError, ValueError):  # the node answers, but not this: it does not say it is a dev node
+        _DEV_CHAINS[w3] = False
+        return False
+    except Exception as exc:  # noqa: BLE001 - the transport's errors vary: never a bare one
+        raise ChainError(f"cannot ask the node what it is ({type(exc).__name__}: {exc})") from None
+    dev = client.split("/", 1)[0].strip().lower() in DEV_CLIENTS and chain_id in DEV_CHAIN_IDS
+    _DEV_CHAINS[w3] = dev
+    return dev
+
+
+def _mark_dev_chain(w3: Web3) -> None:
+    """Record that ``w3`` reaches a dev chain medledger made or started itself."""
+    _DEV_CHAINS[w3] = True
 
 
 def dev_accounts(count: int = DEV_ACCOUNTS) -> list[LocalAccount]:
@@ -295,6 +333,7 @@ def embedded() -> Chain:
     w3 = Web3(EthereumTesterProvider(tester))
     keys = [key.to_hex() if hasattr(key, "to_hex") else key for key in backend.account_keys]
     accounts = [Account.from_key(key) for key in keys]
+    _mark_dev_chain(w3)
     return Chain(w3, "embedded", accounts, _tester=tester)
 
 
@@ -357,10 +396,12 @@ def connect_url(url: str, accounts: list[LocalAccount] | None = None, timeout: f
 
 
 def connect_local(url: str, kind: Literal["anvil", "ganache"], node: LocalNode | None = None) -> Chain:
-    """Connect to a local node at ``url`` whose accounts are the dev accounts."""
+    """Connect to a local node at ``url`` whose accounts are the dev accounts: one medledger started
+    (here, or by ``medledger node start``), so a dev chain (:func:`is_dev_chain`)."""
     chain = connect_url(url, accounts=dev_accounts())
     chain.kind = kind
     chain.node = node
+    _mark_dev_chain(chain.w3)
     return chain
 
 

@@ -5,15 +5,16 @@
 (DESIGN.md, "Trust rules"): per transaction, per signer, per period, and it never pays for a
 signature it cannot check cheaply. In this order, before any gas is spent:
 
-- who may use it (:class:`RelayPolicy`): anyone on a local dev chain; otherwise the patients and
-  signers of an allow-list, or holders of an API key (``Authorization: Bearer KEY``): 401/403;
-- a global request rate, then (once the signature is checked) a per-signer rate: 429 with
-  ``Retry-After``;
+- an API key, if one is sent (``Authorization: Bearer KEY``), is one of the relayer's: 401;
 - it is a ``Grant`` or ``Revoke`` for this chain's ConsentManager, with the contract's types,
   uints as numbers or 0x-hex, booleans as JSON booleans (:func:`medledger.consent.parse_typed_data`);
 - the signature recovers to the signer, or the signer is a contract wallet (allow-listed if the
   policy lists them) whose ERC-1271 ``isValidSignature`` accepts it in an ``eth_call`` of at most
   :attr:`RelayPolicy.wallet_check_gas`: a wallet that burns gas is refused for that much;
+- who may use it (:class:`RelayPolicy`), decided on the verified signer: anyone on a local dev
+  chain (:func:`medledger.chain.is_dev_chain`, never a chain id alone); otherwise holders of an
+  API key, signers on the allow-list, or the patient or an active delegate of a patient on the
+  allow-list (the message's ``patient`` field alone proves nothing): 401/403;
 - the signer is the patient or one of the patient's active delegates; the nonce is the patient's
   current one; the deadline leaves a margin past the latest block (two block intervals by
   default), so it cannot expire before the transaction is mined; the terms are well-formed;
@@ -21,7 +22,15 @@ signature it cannot check cheaply. In this order, before any gas is spent:
   since (patient nonce, delegation, wallet code): a message that reverted once (front-run, or a
   wallet that says yes to a dry run and no when mined) is not paid for again;
 - the dry run passes and needs at most :attr:`RelayPolicy.max_gas` (a grant costs about 75,000),
-  which is also the transaction's gas limit; and the gas budget of the period has room for it.
+  which is also the transaction's gas limit; and the gas budget of the period has room for it;
+- the global request rate and the signer's request rate have room: 429 with ``Retry-After``.
+
+The rates count only requests the relayer pays for: one that passed every check above, counted
+when it is sent (a transaction mined as a revert was paid for, so it counts). A refused request
+(a replayed old signature, a stale nonce, a stranger naming a listed patient, a bad signature)
+counts against no one, so nobody spends another signer's allowance, or everyone's, with old or
+invalid messages; what such junk costs is bounded by the server's worker pool and read timeouts.
+A full rate refuses at once, before the node is asked anything.
 
 The answer is ``{"tx_hash", "block", "gas_used"}``, or ``{"error", "code", ...}`` with a 4xx
 status; a node that fails is a 502. A transaction mined as a revert answers 409 with the
@@ -45,9 +54,10 @@ from typing import Any
 
 from eth_abi import encode
 from eth_utils import is_address, keccak, to_checksum_address
+from web3 import Web3
 
 from medledger import consent as consent_messages
-from medledger.chain import DEV_CHAIN_IDS
+from medledger.chain import is_dev_chain
 from medledger.client import MedLedger
 from medledger.client.consent import GrantTerms
 from medledger.consent import SignedMessage
@@ -62,6 +72,8 @@ ERC1271_MAGIC = keccak(text="isValidSignature(bytes32,bytes)")[:4]
 REMEMBERED_FAILURES = 10_000
 #: How often the block interval (for the deadline margin) is measured again, in seconds.
 INTERVAL_REFRESH = 60.0
+#: The header of a 401 answer.
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="medledger relay"'}
 
 
 @dataclass(frozen=True)
@@ -115,9 +127,11 @@ class RelayPolicy:
     signer_rate: Window = Window(10, 3600)
     global_rate: Window = Window(200, 3600)
     gas_budget: Window = Window(10_000_000, 86400)
-    #: Anyone may use it: None, only on a dev chain (anvil, ganache, embedded: ``chain.DEV_CHAIN_IDS``).
+    #: Anyone may use it: None, only on a dev chain (:func:`medledger.chain.is_dev_chain`: the
+    #: embedded chain, a node medledger started, an anvil or Ganache node; never a chain id alone).
     open: bool | None = None
-    #: Patients and signers served (a request is served if either is listed).
+    #: Patients and signers served: a listed signer, or the patient or an active delegate of a
+    #: listed patient (the signer verified first; the message's ``patient`` alone proves nothing).
     allowed: frozenset[str] = frozenset()
     #: SHA-256 of the API keys accepted in ``Authorization: Bearer KEY`` (see :func:`hash_key`).
     api_key_hashes: frozenset[bytes] = frozenset()
@@ -135,10 +149,10 @@ class RelayPolicy:
         if self.deadline_margin is not None and self.deadline_margin < 0:
             raise InvalidInput("the deadline margin cannot be negative")
 
-    def describe(self, chain_id: int) -> dict[str, Any]:
-        """The settings, for ``/health`` and the CLI (API keys only counted)."""
+    def describe(self, w3: Web3) -> dict[str, Any]:
+        """The settings on ``w3``'s chain, for ``/health`` and the CLI (API keys only counted)."""
         return {
-            "open": self.is_open(chain_id),
+            "open": self.is_open(w3),
             "allowed": sorted(self.allowed),
             "api_keys": len(self.api_key_hashes),
             "max_gas": self.max_gas,
@@ -151,8 +165,9 @@ class RelayPolicy:
             "allow_origins": list(self.allow_origins),
         }
 
-    def is_open(self, chain_id: int) -> bool:
-        return self.open if self.open is not None else chain_id in DEV_CHAIN_IDS
+    def is_open(self, w3: Web3) -> bool:
+        """Whether anyone may use it on ``w3``'s chain: the setting, else only on a dev chain."""
+        return self.open if self.open is not None else is_dev_chain(w3)
 
 
 class SlidingLog:
@@ -222,10 +237,11 @@ class Relayer:
         self.account = ledger.require_signer()
         self.policy = policy or RelayPolicy()
         self.chain_id = ledger.deployment.chain_id
-        self.open = self.policy.is_open(self.chain_id)
+        self.open = self.policy.is_open(ledger.w3)
         if not (self.open or self.policy.allowed or self.policy.api_key_hashes):
             raise ConfigurationError(
-                f"chain {self.chain_id} is not a local dev chain, so the relayer serves only whom it is told to: "
+                f"chain {self.chain_id} is not a local dev chain medledger knows (the embedded chain, a node it "
+                "started, an anvil or Ganache node), so the relayer serves only whom it is told to: "
                 "give allowed patients or signers (--allow), API keys (--api-keys-file), or --open to pay for anyone"
             )
         self._clock = clock
@@ -239,32 +255,54 @@ class Relayer:
 
     # ─── Who may use it, and how often ───────────────────────────────────────────────────
 
-    def authorize(self, signed: SignedMessage, authorization: str | None) -> None:
-        """Refuse (401/403) a request this relayer does not serve; nothing is asked of the node."""
-        if self.open:
+    def check_api_key(self, authorization: str | None) -> bool:
+        """Whether the request holds one of the relayer's API keys (401 for one that is not);
+        constant time, nothing asked of the node. An open relayer ignores keys."""
+        if self.open or not authorization:
+            return False
+        key = hash_key(authorization.removeprefix("Bearer "))
+        if any(hmac.compare_digest(key, known) for known in self.policy.api_key_hashes):
+            return True
+        raise Refused(HTTPStatus.UNAUTHORIZED, "bad_api_key", "the API key is not one of this relayer's",
+                      headers=_CHALLENGE)  # fmt: skip
+
+    def authorize(self, signer: str, patient: str, acts_for_patient: bool) -> None:
+        """Refuse (401/403) a verified ``signer`` this relayer does not serve: it is served if it is
+        listed, or if it acts for ``patient`` (is the patient or an active delegate) and the patient
+        is listed."""
+        if self.open or signer in self.policy.allowed or (acts_for_patient and patient in self.policy.allowed):
             return
-        challenge = {"WWW-Authenticate": 'Bearer realm="medledger relay"'}
-        if authorization:
-            key = hash_key(authorization.removeprefix("Bearer "))
-            if any(hmac.compare_digest(key, known) for known in self.policy.api_key_hashes):
-                return
-            raise Refused(HTTPStatus.UNAUTHORIZED, "bad_api_key", "the API key is not one of this relayer's",
-                          headers=challenge)  # fmt: skip
-        patient = str(signed.message.get("patient"))
-        if signed.signer in self.policy.allowed or patient in self.policy.allowed:
-            return
-        who = f"{signed.signer} (for patient {patient}) is not on this relayer's allow-list"
+        who = f"{signer} is not on this relayer's allow-list"
+        if patient in self.policy.allowed:
+            who += f", and does not act for the listed patient {patient}"
         if self.policy.api_key_hashes:
             raise Refused(HTTPStatus.UNAUTHORIZED, "api_key_required", f"{who}: send an API key (Authorization: Bearer KEY)",
-                          headers=challenge)  # fmt: skip
+                          headers=_CHALLENGE)  # fmt: skip
         raise Refused(HTTPStatus.FORBIDDEN, "not_allowed", f"{who}: ask its operator to add you")
 
-    def _count(self, log: SlidingLog, code: str, message: str) -> None:
+    def _room(self, log: SlidingLog, code: str, message: str, now: float) -> None:
+        """429 if ``log`` has no room for one more request now (nothing is counted)."""
+        wait = log.wait(1, now)
+        if wait:
+            raise _too_many(code, f"{message} ({log.window})", wait)
+
+    def _global_room(self) -> None:
+        with self._limits:
+            self._room(self._global, "global_rate", "the relayer's request limit is reached", self._clock())
+
+    def _signer_room(self, signer: str) -> None:
+        log = self._signer_log(signer)
+        with self._limits:
+            self._room(log, "signer_rate", f"{signer} has sent its limit of requests", self._clock())
+
+    def _spend_request(self, signer: str) -> None:
+        """Count a request about to be paid for against both rates (429, counting nothing, if either is full)."""
+        log = self._signer_log(signer)
         with self._limits:
             now = self._clock()
-            wait = log.wait(1, now)
-            if wait:
-                raise _too_many(code, f"{message} ({log.window})", wait)
+            self._room(self._global, "global_rate", "the relayer's request limit is reached", now)
+            self._room(log, "signer_rate", f"{signer} has sent its limit of requests", now)
+            self._global.add(1, now)
             log.add(1, now)
 
     def _signer_log(self, signer: str) -> SlidingLog:
@@ -276,7 +314,7 @@ class Relayer:
             return self._signers.setdefault(signer, SlidingLog(self.policy.signer_rate))
 
     def usage(self) -> dict[str, int]:
-        """Requests and gas (reverted transactions too) spent in the current periods."""
+        """Requests paid for and gas (reverted transactions too) spent in the current periods."""
         with self._limits:
             now = self._clock()
             return {"requests": self._global.total(now), "gas": self._gas.total(now)}
@@ -285,12 +323,12 @@ class Relayer:
 
     def relay(self, signed: SignedMessage, authorization: str | None = None) -> dict[str, Any]:
         """Check ``signed`` and send it; the answer's fields, or :class:`Refused`."""
-        self.authorize(signed, authorization)
-        self._count(self._global, "global_rate", "the relayer's request limit is reached")
+        keyed = self.check_api_key(authorization)
+        self._global_room()
         with self._chain:
-            return self._relay(signed)
+            return self._relay(signed, keyed)
 
-    def _relay(self, signed: SignedMessage) -> dict[str, Any]:
+    def _relay(self, signed: SignedMessage, keyed: bool) -> dict[str, Any]:
         ledger, consent = self.ledger, self.ledger.consent
         if signed.primary_type not in ("Grant", "Revoke"):
             raise _bad("wrong_type", f"a {signed.primary_type} cannot be relayed here: only Grant and Revoke")
@@ -307,11 +345,14 @@ class Relayer:
                 signed.verify()
             except InvalidInput as exc:
                 raise _bad("bad_signature", str(exc)) from None
-        self._count(self._signer_log(signed.signer), "signer_rate", f"{signed.signer} has sent its limit of requests")
 
         message = signed.message
         patient = str(message["patient"])
-        if not ledger.patients.can_act_for(signed.signer, patient):
+        acts = ledger.patients.can_act_for(signed.signer, patient)
+        if not keyed:
+            self.authorize(signed.signer, patient, acts)
+        self._signer_room(signed.signer)
+        if not acts:
             raise _bad("not_patient_or_delegate", f"{signed.signer} is neither the patient {patient} nor an active delegate")
         nonce = consent.nonce(patient)
         if int(message["nonce"]) != nonce:
@@ -407,6 +448,7 @@ class Relayer:
             wait = self._gas.wait(limit, self._clock())
         if wait:
             raise _too_many("gas_budget", f"the relayer's gas budget ({self.policy.gas_budget}) is spent", wait)
+        self._spend_request(signed.signer)  # every check passed: this one is paid for
         try:
             receipt = self.ledger.transactor.send(function, self.account, gas=limit)
         except MedLedgerError as exc:
@@ -454,7 +496,7 @@ def relay_server(
         def do_GET(self) -> None:  # noqa: N802
             if self.path == "/health":
                 self.send_json(HTTPStatus.OK, {"relayer": relayer.account.address, "chainId": relayer.chain_id,
-                                               "policy": relayer.policy.describe(relayer.chain_id),
+                                               "policy": relayer.policy.describe(ledger.w3),
                                                "spent": relayer.usage()})  # fmt: skip
             else:
                 self.send_error_json(HTTPStatus.NOT_FOUND, "POST a signed consent to /relay")

@@ -16,7 +16,10 @@ Confirmations: the vault serves only against a logged read the chain will keep. 
 must still be on the chain and have ``confirmations`` blocks mined on top of it (default: 0 on a
 local dev chain, :data:`NETWORK_CONFIRMATIONS` elsewhere), or lie at or below the node's
 ``finalized`` block where the node has one (probed once per chain; on dev chains their
-``finalized`` tag means nothing and is not used). A read not yet that deep raises
+``finalized`` tag means nothing and is not used). A dev chain is one medledger knows is one
+(:func:`medledger.chain.is_dev_chain`: the embedded chain, a node medledger started, or an anvil,
+Ganache or eth-tester node on a dev chain id), never a chain id alone: a private network on id
+1337 or 31337 waits for its confirmations like any other. A read not yet that deep raises
 :class:`ReadNotConfirmed` ("retry"), which uses nothing up: the same request is served once the
 read is confirmed, unless a reorganisation dropped it, which makes it a refusal.
 
@@ -47,13 +50,15 @@ from eth_utils import to_checksum_address
 from web3.exceptions import BlockNotFound, Web3RPCError
 from web3.logs import DISCARD
 
-from medledger.chain import DEV_CHAIN_IDS
+from medledger.chain import is_dev_chain
 from medledger.client.base import bytes32, checksum
 from medledger.errors import ChainError, ConfigurationError, MedLedgerError
 from medledger.identity import compressed_public_key
 from medledger.types import RecordCategory
 
 if TYPE_CHECKING:
+    from web3 import Web3
+
     from medledger.client.facade import MedLedger
 
 NONCE_BYTES = 12
@@ -102,11 +107,11 @@ class TamperedRecord(VaultError):
     """The ciphertext or its key was altered: the hash or the AES-GCM tag does not match."""
 
 
-def default_confirmations(chain_id: int) -> int:
-    """The depth the vault waits for on ``chain_id`` unless told: 0 on a local dev chain (anvil,
-    ganache, the embedded chain), where only a test's own revert drops a block, else
+def default_confirmations(w3: Web3) -> int:
+    """The depth the vault waits for on ``w3``'s chain unless told: 0 on a local dev chain
+    (:func:`medledger.chain.is_dev_chain`), where only its user's own revert drops a block, else
     :data:`NETWORK_CONFIRMATIONS`."""
-    return 0 if chain_id in DEV_CHAIN_IDS else NETWORK_CONFIRMATIONS
+    return 0 if is_dev_chain(w3) else NETWORK_CONFIRMATIONS
 
 
 def parse_confirmations(value: str | int) -> Confirmations:
@@ -298,9 +303,9 @@ class Vault:
 
     # ─── Serving ─────────────────────────────────────────────────────────────────────────
 
-    def required_confirmations(self, chain_id: int) -> Confirmations:
-        """How deep a logged read must be on ``chain_id``: the setting, else the chain's default."""
-        return self.confirmations if self.confirmations is not None else default_confirmations(chain_id)
+    def required_confirmations(self, w3: Web3) -> Confirmations:
+        """How deep a logged read must be on ``w3``'s chain: the setting, else the chain's default."""
+        return self.confirmations if self.confirmations is not None else default_confirmations(w3)
 
     def serve(self, request: ReadRequest, ledger: MedLedger) -> Delivery:
         """The ciphertext and the reader's wrapped key, once, for a read logged on chain and
@@ -398,7 +403,7 @@ class Vault:
         w3 = ledger.w3
         number = int(receipt["blockNumber"])
         chain_id = ledger.transactor.chain_id
-        required = self.required_confirmations(chain_id)
+        required = self.required_confirmations(w3)
         try:
             canonical = w3.eth.get_block(number)
             head = int(w3.eth.block_number)
@@ -412,7 +417,7 @@ class Vault:
         if isinstance(required, int) and depth >= required:
             return
         finalized = None
-        if required == FINALIZED or chain_id not in DEV_CHAIN_IDS:
+        if required == FINALIZED or not is_dev_chain(w3):
             finalized = self._finalized_block(ledger, chain_id)
             if finalized is not None and number <= finalized:
                 return

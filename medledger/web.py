@@ -22,7 +22,7 @@ import queue
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -51,6 +51,8 @@ QUEUED = 32
 #: after this many seconds in all to send its request.
 READ_TIMEOUT = 10.0
 REQUEST_DEADLINE = 30.0
+#: The names of the loopback address both servers listen on, as a ``Host`` header spells them.
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]"})
 
 
 class Refused(MedLedgerError):
@@ -64,6 +66,35 @@ class Refused(MedLedgerError):
         self.code = code
         self.headers = dict(headers or {})
         self.details = details
+
+
+def split_host(value: str) -> tuple[str, int | None] | None:
+    """A ``Host`` header (or a configured name) as (lower-case name, port or None); None if malformed."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        end = value.find("]")
+        name, rest = (value[: end + 1], value[end + 1 :]) if end > 0 else ("", "")
+    else:
+        name, colon, port = value.partition(":")
+        rest = colon + port
+    if not name or any(c in name for c in "/@?# \t"):
+        return None
+    if not rest:
+        return name, None
+    if rest[0] != ":" or not rest[1:].isdigit() or not 0 < int(rest[1:]) < 65536:
+        return None
+    return name, int(rest[1:])
+
+
+def parse_public_names(values: Iterable[str]) -> frozenset[tuple[str, int | None]]:
+    """Public names (``NAME`` or ``NAME:PORT``) a server is also reached by, checked."""
+    names = set()
+    for value in values:
+        parsed = split_host(value)
+        if parsed is None:
+            raise ConfigurationError(f"a public name is a host name with an optional :PORT, not {value!r}")
+        names.add(parsed)
+    return frozenset(names)
 
 
 class _DeadlineReader(io.RawIOBase):
@@ -86,14 +117,45 @@ class _DeadlineReader(io.RawIOBase):
 
 class JsonHandler(BaseHTTPRequestHandler):
     """Shared plumbing: JSON answers, CORS for allowed origins only, quiet logs (addresses only),
-    and bounded reads (see :data:`READ_TIMEOUT` and :data:`REQUEST_DEADLINE`)."""
+    bounded reads (see :data:`READ_TIMEOUT` and :data:`REQUEST_DEADLINE`), and only requests
+    addressed to this server.
+
+    A request is answered only if its ``Host`` names the address the server listens on
+    (``127.0.0.1:PORT``, ``localhost:PORT`` or ``[::1]:PORT``) or one of its configured
+    :attr:`public_names`; any other (or none) is refused 421 before anything else is done. A
+    browser always sends the name it resolved, so a page of another site that rebinds its own name
+    to 127.0.0.1 (DNS rebinding) cannot read ``/health``, ``/config.json`` or anything else."""
 
     server_version = "medledger"
     #: Browser origins allowed to read answers (CORS); none by default: a page served by the same
     #: server needs no CORS. ``"*"`` allows any.
     allow_origins: tuple[str, ...] = ()
+    #: Names the server is also reached by (e.g. behind a proxy), with a port, or None for any.
+    public_names: frozenset[tuple[str, int | None]] = frozenset()
     timeout = READ_TIMEOUT
     request_deadline = REQUEST_DEADLINE
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if self.addressed_here(self.headers.get("Host")):
+            return True
+        self.close_connection = True
+        self.send_error_json(HTTPStatus.MISDIRECTED_REQUEST,
+                             "this server answers only requests addressed to it (Host: the loopback address and "
+                             "port it listens on, or a configured public name)", "wrong_host")  # fmt: skip
+        return False
+
+    def addressed_here(self, host: str | None) -> bool:
+        """Whether a ``Host`` header names this server (see the class's description)."""
+        parsed = split_host(host) if host else None
+        if parsed is None:
+            return False
+        name, port = parsed
+        if name in LOOPBACK_NAMES:
+            address = self.server.server_address
+            return isinstance(address, tuple) and (80 if port is None else port) == int(address[1])
+        return any(name == known and known_port in (None, port) for known, known_port in self.public_names)
 
     def setup(self) -> None:
         super().setup()
@@ -210,8 +272,9 @@ class _PooledHTTPServer(HTTPServer):
 
 
 class Server:
-    """An HTTP server on 127.0.0.1 with a bounded pool of workers and bounded reads, started and
-    stopped by its owner."""
+    """An HTTP server on 127.0.0.1 with a bounded pool of workers and bounded reads, answering only
+    requests addressed to it (:class:`JsonHandler`; ``public_names``: ``NAME`` or ``NAME:PORT`` it
+    is also reached by, e.g. behind a reverse proxy), started and stopped by its owner."""
 
     def __init__(
         self,
@@ -223,12 +286,15 @@ class Server:
         queued: int = QUEUED,
         timeout: float = READ_TIMEOUT,
         request_deadline: float = REQUEST_DEADLINE,
+        public_names: Iterable[str] = (),
     ) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ConfigurationError(f"the server listens on loopback only, not {host!r}")
         if workers < 1 or queued < 0 or timeout <= 0 or request_deadline <= 0:
             raise ConfigurationError("workers must be at least 1, and timeouts positive")
-        bounded = type(handler.__name__, (handler,), {"timeout": timeout, "request_deadline": request_deadline})
+        settings = {"timeout": timeout, "request_deadline": request_deadline,
+                    "public_names": parse_public_names(public_names)}  # fmt: skip
+        bounded = type(handler.__name__, (handler,), settings)
         try:
             self.httpd = _PooledHTTPServer((host, port), bounded, workers, queued)
         except OSError as exc:

@@ -12,6 +12,7 @@ from eth_account.signers.local import LocalAccount
 
 import pytest
 from web3.logs import DISCARD
+from web3.providers.base import BaseProvider
 
 from medledger.chain import Chain
 from medledger.client import MedLedger
@@ -93,3 +94,42 @@ class World:
         """Fresh clients (nonces are cached, so make new ones after every snapshot revert)."""
         admin = MedLedger(self.chain.w3, self.deployment, self.signers["admin"])
         return {name: admin.using(signer) for name, signer in self.signers.items()}
+
+
+class NodeAs(BaseProvider):
+    """A web3 provider that passes every request to ``inner`` but answers ``web3_clientVersion``
+    with ``client`` (or "method not found" if None) and, if given, ``eth_chainId`` with ``chain_id``:
+    the same chain, as a node of another make (Besu on chain 1337, say) would show it."""
+
+    def __init__(self, inner: Any, client: str | None, chain_id: int | None = None) -> None:
+        super().__init__()
+        self.inner, self.client, self.chain_id = inner, client, chain_id
+        self.asked: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def make_request(self, method: str, params: Any) -> Any:
+        self.asked.append(method)
+        if method == "web3_clientVersion":
+            if self.client is None:
+                return {"jsonrpc": "2.0", "id": 1, "error": {"code": -32601, "message": "the method web3_clientVersion does not exist"}}
+            return {"jsonrpc": "2.0", "id": 1, "result": self.client}
+        if method == "eth_chainId" and self.chain_id is not None:
+            return {"jsonrpc": "2.0", "id": 1, "result": hex(self.chain_id)}
+        return self.inner.make_request(method, params)
+
+
+def node_as(w3: Any, client: str | None, chain_id: int | None = None) -> Any:
+    """A new connection (its own Web3) to ``w3``'s chain whose node says it is ``client`` (see :class:`NodeAs`)."""
+    from web3 import Web3
+
+    return Web3(NodeAs(w3.provider, client, chain_id))
+
+
+BESU = "besu/v24.9.1/linux-x86_64/openjdk-java-21"
+GETH = "Geth/v1.14.11-stable/linux-amd64/go1.23.2"
+ANVIL = "anvil/v1.0.0"
+GANACHE = "Ganache/v7.9.2/EthereumJS TestRPC/v7.9.2/ethereum-js"

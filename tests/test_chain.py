@@ -12,7 +12,7 @@ from eth_account import Account
 from medledger import chain as chainmod
 from medledger.errors import ConfigurationError, NodeNotRunning
 from medledger.transactions import Transactor
-from tests.helpers import busy_port
+from tests.helpers import ANVIL, BESU, GANACHE, GETH, busy_port, node_as
 
 DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil dev key #0
 
@@ -28,6 +28,8 @@ def test_local_node_starts_answers_and_is_stopped(kind, chain_id):
     try:
         connected = chainmod.connect_local(node.url, kind, node)
         assert connected.chain_id == chain_id
+        assert chainmod.is_dev_chain(connected.w3)  # started here
+        assert chainmod.is_dev_chain(chainmod.connect_url(node.url).w3)  # by URL: it says it is anvil/Ganache
         assert [a.address for a in connected.accounts] == list(connected.w3.eth.accounts)
     finally:
         node.stop()
@@ -146,3 +148,41 @@ def test_a_websocket_url_works_like_http():
         assert over_ws.w3.eth.block_number == 0
     finally:
         node.stop()
+
+
+# ─── Which chains are dev chains ─────────────────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize("chain_id", [chainmod.GANACHE_CHAIN_ID, chainmod.ANVIL_CHAIN_ID])
+def test_a_dev_chain_is_one_medledger_knows_never_a_chain_id_alone(chain_id):
+    """1337 and 31337 are also geth --dev's, hardhat's and many private Besu/GoQuorum networks'
+    ids: reached by URL, only a node that says it is anvil, Ganache or eth-tester, on a dev chain
+    id, is a dev chain; the embedded chain and nodes medledger started are marked as such."""
+    embedded = chainmod.embedded()
+    assert chainmod.is_dev_chain(embedded.w3)  # made here (its id is py-evm's)
+    for client in (BESU, GETH, "Quorum/v24.4.1/linux/go1.22", "HardhatNetwork/2.22.0/@ethereumjs/vm/7.0.0", None):
+        assert not chainmod.is_dev_chain(node_as(embedded.w3, client, chain_id)), client
+    for client in (ANVIL, GANACHE, "EthereumTester/0.14.0b1/linux/python3.11"):
+        assert chainmod.is_dev_chain(node_as(embedded.w3, client, chain_id)), client
+        assert not chainmod.is_dev_chain(node_as(embedded.w3, client, 1)), client  # anvil forking mainnet, say
+    assert not chainmod.is_dev_chain(node_as(embedded.w3, "anvilish-besu/v1", chain_id))  # the client's name, not a part
+
+
+def test_whether_a_chain_is_a_dev_chain_is_asked_once_per_connection():
+    embedded = chainmod.embedded()
+    besu = node_as(embedded.w3, BESU, 1337)
+    for _ in range(3):
+        assert not chainmod.is_dev_chain(besu)
+    assert besu.provider.asked.count("web3_clientVersion") == 1
+
+
+def test_a_node_that_cannot_be_asked_is_a_chain_error_not_a_dev_chain():
+    from web3 import Web3
+    from web3.providers.rpc import HTTPProvider
+
+    from medledger.errors import ChainError
+
+    dead = Web3(HTTPProvider(f"http://127.0.0.1:{chainmod.free_port()}", request_kwargs={"timeout": 2},
+                             exception_retry_configuration=None))  # fmt: skip
+    with pytest.raises(ChainError, match="cannot ask the node what it is"):
+        chainmod.is_dev_chain(dead)

@@ -20,10 +20,10 @@ from eth_account import Account
 from medledger import consent
 from medledger.client import MedLedger
 from medledger.consent import SignedMessage
-from medledger.chain import DEV_CHAIN_IDS
 from medledger.relay import Relayer, RelayPolicy, Window, hash_key, relay_server
+from medledger.web import Refused
 from tests.conftest import own_anvil
-from tests.helpers import until
+from tests.helpers import ANVIL, BESU, GANACHE, GETH, node_as, until
 
 WALLETS_SOURCE = Path(__file__).parent / "fixtures" / "Wallets.sol"
 PAGE = "http://127.0.0.1:8600"
@@ -125,8 +125,12 @@ def test_a_node_that_does_not_answer_is_a_502_with_a_reason(world, actors, signe
 
     from medledger.chain import free_port
 
+    from medledger.errors import ChainError
+
     dead = Web3(HTTPProvider(f"http://127.0.0.1:{free_port()}", request_kwargs={"timeout": 2}))
-    with relay_server(MedLedger(dead, world.deployment, actors.outsider), port=0) as server:
+    with pytest.raises(ChainError, match="cannot ask the node what it is"):  # whether it is a dev chain
+        relay_server(MedLedger(dead, world.deployment, actors.outsider), port=0)
+    with relay_server(MedLedger(dead, world.deployment, actors.outsider), port=0, policy=RelayPolicy(open=True)) as server:
         status, answer = post(server.url, signed.to_json())
     assert status == 502 and "connection" in answer["error"].lower() and answer["code"] == "node_failed"
 
@@ -224,19 +228,68 @@ def test_contract_wallets_can_be_refused_or_limited_to_a_list(ml, actors, world,
 def test_per_signer_and_global_rates_answer_429_with_retry_after(ml, actors, patient, signed, world):
     clock = Clock()
     policy = RelayPolicy(signer_rate=Window(2, 60), global_rate=Window(3, 600))
+
+    def grant(by: MedLedger, grantee: str) -> SignedMessage:
+        return by.consent.sign_grant(grantee, ["labs"], valid_until=until(world), patient=patient)
+
     with relay_server(ml.outsider, port=0, policy=policy, clock=clock) as server:
         assert post(server.url, signed.to_json())[0] == 200
-        assert post(server.url, signed.to_json())[1]["code"] == "stale_nonce"  # counted: the signature was checked
-        third = send(server.url, signed.to_json())
+        assert post(server.url, signed.to_json())[1]["code"] == "stale_nonce"  # not paid for: not counted
+        assert post(server.url, grant(ml.patient, actors.nurse.address).to_json())[0] == 200
+        third = send(server.url, grant(ml.patient, actors.hospital.address).to_json())
         assert third.status == 429 and third.body["code"] == "signer_rate", third.body
         assert third.headers["Retry-After"] == "60" and third.body["retry_after"] == 60
         clock.now += 61  # the signer's window has passed, the global one has not
-        other = ml.guardian.consent.sign_grant(actors.nurse.address, ["labs"], valid_until=until(world), patient=patient)
+        assert post(server.url, grant(ml.guardian, actors.hospital.address).to_json())[0] == 200  # the third paid
+        other = grant(ml.guardian, actors.outsider.address)
         refused = send(server.url, other.to_json())
         assert refused.status == 429 and refused.body["code"] == "global_rate", refused.body
         assert int(refused.headers["Retry-After"]) == 600 - 61
         clock.now += 600
         assert post(server.url, other.to_json())[0] == 200
+
+
+def replay_from_chain(ledger: MedLedger, tx_hash: str) -> SignedMessage:
+    """Anyone can rebuild a relayed signed Grant from the public calldata of its transaction."""
+    tx = ledger.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+    _, args = ledger.consent.contract.decode_function_input(tx["input"])
+    terms = args["terms"]
+    if isinstance(terms, dict):
+        terms = [terms[k] for k in ("grantee", "categories", "writeCategories", "purpose", "validUntil", "referralAllowed")]
+    grantee, categories, write, purpose, valid_until, referral = terms
+    message = {"patient": args["patient"], "grantee": grantee, "categories": categories, "writeCategories": write,
+               "purpose": purpose, "validUntil": valid_until, "referralAllowed": referral, "nonce": args["nonce"],
+               "deadline": args["deadline"]}  # fmt: skip
+    data = consent.typed_data(ledger.consent.domain(), "Grant", message)
+    return SignedMessage(data, args["signer"], bytes(args["signature"]))
+
+
+def test_a_signers_rate_counts_only_requests_the_relayer_pays_for(world, ml, actors, patient):
+    """A used signature is public (the relayed transaction's calldata) and verifies for ever. The
+    grantee, to keep its access, replays the patient's old signed Grant again and again: each is
+    refused (stale nonce) and counts against no one, so the patient's own Revoke still passes."""
+    clock = Clock()
+    relayer = Relayer(ml.outsider, RelayPolicy(signer_rate=Window(3, 3600), global_rate=Window(4, 3600)), clock)
+    granted = ml.patient.consent.sign_grant(actors.doctor.address, ["labs"], valid_until=until(world))
+    answer = relayer.relay(granted)
+    assert ml.outsider.consent.grant_of(patient, actors.doctor.address).exists
+
+    stolen = replay_from_chain(ml.doctor, answer["tx_hash"])  # the doctor reads it off the chain
+    assert stolen.signature == granted.signature
+    late = ml.patient.consent.sign_grant(actors.nurse.address, ["labs"], valid_until=until(world),
+                                         deadline=world.chain.now() - 1)  # the patient's own, refused  # fmt: skip
+    for junk, code in [(stolen, "stale_nonce")] * 5 + [(late, "deadline_passed")]:
+        with pytest.raises(Refused) as refused:
+            relayer.relay(junk)
+        assert refused.value.code == code
+    assert relayer.usage()["requests"] == 1  # only the grant that was paid for
+
+    relayer.relay(ml.patient.consent.sign_revoke(actors.doctor.address))
+    assert not ml.outsider.consent.grant_of(patient, actors.doctor.address).exists
+    relayer.relay(ml.patient.consent.sign_grant(actors.nurse.address, ["labs"], valid_until=until(world)))
+    with pytest.raises(Refused) as full:  # three paid: the patient's own allowance is spent, by itself only
+        relayer.relay(ml.patient.consent.sign_revoke(actors.nurse.address))
+    assert full.value.code == "signer_rate" and relayer.usage()["requests"] == 3
 
 
 def test_the_gas_budget_per_period_counts_what_was_spent(ml, actors, patient, world):
@@ -278,15 +331,56 @@ def test_a_closed_relayer_serves_its_allow_list_and_api_key_holders(ml, actors, 
         assert post(server.url, signed.to_json(), {"Authorization": "Bearer s3cret"})[0] == 200
 
 
-def test_off_a_dev_chain_the_relayer_is_closed_unless_told_whom_to_serve(ml, world):
+def test_a_closed_relayer_decides_on_the_verified_signer_and_strangers_spend_no_rate(world, ml, actors, patient):
+    """The message's ``patient`` is a claim anyone can write: a stranger who names a listed patient
+    is refused as unlisted once its signature is checked, and neither that nor a replayed old
+    signature of the listed patient counts against the global rate, so the patient is still served."""
+    clock = Clock()
+    policy = RelayPolicy(open=False, allowed=frozenset({patient}), global_rate=Window(2, 3600))
+    relayer = Relayer(ml.outsider, policy, clock)
+    first = ml.patient.consent.sign_grant(actors.doctor.address, ["labs"], valid_until=until(world))
+    stolen = replay_from_chain(ml.outsider, relayer.relay(first)["tx_hash"])
+    for i in range(5):
+        junk = ml.outsider.consent.sign_grant(actors.nurse.address, ["labs"], valid_until=until(world) + i,
+                                              patient=patient)  # fmt: skip
+        with pytest.raises(Refused) as refused:
+            relayer.relay(junk)
+        assert refused.value.code == "not_allowed" and refused.value.status == 403
+        assert "does not act for the listed patient" in str(refused.value)
+        with pytest.raises(Refused) as replayed:
+            relayer.relay(stolen)
+        assert replayed.value.code == "stale_nonce"
+    assert relayer.usage()["requests"] == 1
+    relayer.relay(ml.patient.consent.sign_grant(actors.nurse.address, ["labs"], valid_until=until(world)))
+    with pytest.raises(Refused) as full:
+        relayer.relay(ml.patient.consent.sign_grant(actors.hospital.address, ["labs"], valid_until=until(world)))
+    assert full.value.code == "global_rate"  # two paid: the rate itself still holds
+    forged = SignedMessage(first.data, patient, bytes(actors.outsider.unsafe_sign_hash(b"\x03" * 32).signature))
+    with pytest.raises(Refused) as unverified:  # a signer is only who the signature proves
+        Relayer(ml.outsider, policy, clock).relay(forged)
+    assert unverified.value.code == "bad_signature"
+
+
+@pytest.mark.parametrize("chain_id", [1337, 31337])
+def test_off_a_dev_chain_the_relayer_is_closed_unless_told_whom_to_serve(ml, world, chain_id):
+    """Open only on a chain medledger knows is a dev chain (:func:`medledger.chain.is_dev_chain`):
+    a Besu or geth network on chain id 1337 or 31337, reached by URL, gets a closed relayer."""
     from medledger.errors import ConfigurationError
 
-    assert world.deployment.chain_id in DEV_CHAIN_IDS and 31337 in DEV_CHAIN_IDS and 1337 in DEV_CHAIN_IDS
-    assert not RelayPolicy().is_open(1) and RelayPolicy().is_open(31337) and RelayPolicy(open=True).is_open(1)
-    mainnet = MedLedger(world.chain.w3, dataclasses.replace(world.deployment, chain_id=1), ml.outsider.signer)
-    with pytest.raises(ConfigurationError, match="--allow.*--api-keys-file.*--open"):
-        Relayer(mainnet)
-    assert Relayer(mainnet, RelayPolicy(allowed=frozenset({world.people.patient.address}))).open is False
+    def on(client: str | None) -> MedLedger:
+        w3 = node_as(world.chain.w3, client, chain_id)
+        return MedLedger(w3, dataclasses.replace(world.deployment, chain_id=chain_id), ml.outsider.signer)
+
+    assert RelayPolicy().is_open(world.chain.w3)  # the embedded chain
+    for network in (BESU, GETH, None):
+        assert not RelayPolicy().is_open(on(network).w3) and RelayPolicy(open=True).is_open(on(network).w3)
+        with pytest.raises(ConfigurationError, match="--allow.*--api-keys-file.*--open"):
+            Relayer(on(network))
+        assert Relayer(on(network), RelayPolicy(allowed=frozenset({world.people.patient.address}))).open is False
+        assert RelayPolicy().describe(on(network).w3)["open"] is False
+    for dev in (ANVIL, GANACHE):
+        assert Relayer(on(dev)).open is True
+    assert RelayPolicy(open=False).is_open(world.chain.w3) is False
 
 
 # ─── Deadlines, input ────────────────────────────────────────────────────────────────────────

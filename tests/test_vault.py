@@ -218,7 +218,7 @@ def test_a_request_for_another_vault_is_refused(ml, tmp_path, vault, lab_record,
 def test_a_dev_chain_serves_at_once_by_default_and_counts_blocks_when_asked(world, ml, vault, lab_record, logged_request):
     """0 confirmations by default on every local chain; a setting counts blocks, even where the node
     (eth-tester, ganache) calls its latest block finalized."""
-    assert vault.required_confirmations(ml.hospital.transactor.chain_id) == 0
+    assert vault.required_confirmations(ml.hospital.w3) == 0
     strict = Vault(vault.root, custodian_key=CUSTODIAN_KEY, confirmations=1)
     request = logged_request(ml.hospital, lab_record, strict)
     with pytest.raises(ReadNotConfirmed, match="0 of 1 confirmations, retry"):

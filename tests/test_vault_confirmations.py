@@ -14,7 +14,8 @@ import pytest
 from web3.exceptions import Web3RPCError
 
 from medledger import vault as vaultmod
-from medledger.chain import ANVIL_CHAIN_ID, EMBEDDED_CHAIN_ID, GANACHE_CHAIN_ID
+from medledger import chain as chainmod
+from medledger.chain import ANVIL_CHAIN_ID
 from medledger.errors import ConfigurationError
 from medledger.identity import public_key
 from medledger.types import RecordCategory
@@ -22,7 +23,7 @@ from medledger.vault import (
     NETWORK_CONFIRMATIONS, ReadNotConfirmed, ReadRefused, ReadRequest, Vault, default_confirmations, open_delivery,
     parse_confirmations,
 )  # fmt: skip
-from tests.helpers import register, until
+from tests.helpers import ANVIL, BESU, GANACHE, GETH, node_as, register, until
 
 pytestmark = pytest.mark.nodes
 
@@ -162,13 +163,13 @@ def test_finalized_waits_for_the_nodes_finalized_block(world):
 
 def test_a_dev_chain_serves_at_once_by_default(world):
     vault = Vault(world.root)
-    assert vault.required_confirmations(ANVIL_CHAIN_ID) == 0
+    assert vault.required_confirmations(world.w3) == 0
     vault.serve(logged(world, vault), world.doctor)
 
 
 def as_a_real_network(monkeypatch) -> None:
     """Make the vault take this anvil for a chain that is not a local dev chain."""
-    monkeypatch.setattr(vaultmod, "DEV_CHAIN_IDS", frozenset())
+    monkeypatch.setattr(vaultmod, "is_dev_chain", lambda w3: False)
 
 
 def test_on_a_real_network_the_default_is_twelve_confirmations(world, monkeypatch):
@@ -219,9 +220,31 @@ def test_a_node_without_finalized_is_asked_once_then_counted_by_block_number(wor
         Vault(world.root, confirmations="finalized").serve(logged(world, vault), world.doctor)
 
 
-def test_defaults_and_settings():
-    assert [default_confirmations(c) for c in (ANVIL_CHAIN_ID, GANACHE_CHAIN_ID, EMBEDDED_CHAIN_ID)] == [0, 0, 0]
-    assert [default_confirmations(c) for c in (1, 10, 137, 11155111)] == [NETWORK_CONFIRMATIONS] * 4
+@pytest.mark.parametrize("chain_id", [1337, 31337])
+def test_the_default_follows_whether_medledger_knows_a_dev_chain_not_the_chain_id(world, chain_id):
+    """0 confirmations only where a reorganisation is its user's own doing: a Besu or geth network
+    on chain id 1337 or 31337 waits for twelve like any other."""
+    assert default_confirmations(world.w3) == 0 and default_confirmations(chainmod.embedded().w3) == 0
+    for network in (BESU, GETH, None):
+        assert default_confirmations(node_as(world.w3, network, chain_id)) == NETWORK_CONFIRMATIONS
+    for dev in (ANVIL, GANACHE):
+        assert default_confirmations(node_as(world.w3, dev, chain_id)) == 0
+    assert default_confirmations(node_as(world.w3, ANVIL, 1)) == NETWORK_CONFIRMATIONS
+
+
+def test_a_besu_network_on_a_dev_chain_id_waits_for_its_confirmations(world):
+    """The same anvil, seen through a node that says it is Besu: served only twelve blocks deep."""
+    besu = world.suite.ledger(world.suite.actors.doctor)
+    besu = type(besu)(node_as(world.w3, BESU), besu.deployment, besu.signer)
+    vault = Vault(world.root)
+    request = logged(world, vault)
+    with pytest.raises(ReadNotConfirmed, match=f"0 of {NETWORK_CONFIRMATIONS} confirmations"):
+        vault.serve(request, besu)
+    mine(world, NETWORK_CONFIRMATIONS)
+    vault.serve(request, besu)
+
+
+def test_settings():
     assert parse_confirmations("3") == 3 and parse_confirmations(" Finalized ") == "finalized"
     for wrong in ("-1", "soon", "1.5"):
         with pytest.raises(ConfigurationError, match="number of blocks"):

@@ -185,3 +185,49 @@ def test_the_page_server_sends_no_cors_and_drops_slow_clients(world, ml):
         assert silent.recv(1) == b""
         assert time.monotonic() - started < 3
         silent.close()
+
+
+def test_both_servers_answer_only_requests_addressed_to_them(world, ml):
+    """DNS rebinding: a page of another site rebinds its own name to 127.0.0.1, and its requests
+    then carry that name as Host. Both servers answer only their loopback address and port, or a
+    configured public name: anything else (or no Host) is a 421 before anything is read or asked."""
+    import http.client
+
+    def ask(server, path: str, host: str | None, method: str = "GET") -> tuple[int, dict]:
+        connection = http.client.HTTPConnection(*server.httpd.server_address[:2], timeout=10)
+        try:
+            connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+            if host is not None:
+                connection.putheader("Host", host)
+            connection.putheader("Origin", "http://127.0.0.1:8600")
+            connection.endheaders()
+            answer = connection.getresponse()
+            body = answer.read()
+            return answer.status, json.loads(body) if body else {}
+        finally:
+            connection.close()
+
+    with web_server(ml.admin, port=0, public_names=["Wallet.Hospital.example"]) as web, \
+            relay_server(ml.outsider, port=0, public_names=["relay.hospital.example:443"]) as relay:  # fmt: skip
+        for server, path, public in ((web, "/config.json", "wallet.hospital.example"),
+                                     (relay, "/health", "relay.hospital.example:443")):  # fmt: skip
+            port = server.httpd.server_address[1]
+            for good in (f"127.0.0.1:{port}", f"localhost:{port}", f"LocalHost:{port}", f"[::1]:{port}", public):
+                assert ask(server, path, good)[0] == 200, good
+            for bad in (f"evil.example:{port}", "evil.example", f"127.0.0.1:{port + 1}", "127.0.0.1", f"127.0.0.2:{port}",
+                        f"localhost.evil.example:{port}", f"[::1]:{port}@evil", "", None):  # fmt: skip
+                status, answer = ask(server, path, bad)
+                assert status == 421 and answer["code"] == "wrong_host", (bad, status, answer)
+            assert ask(server, path, "relay.hospital.example:8443" if server is relay else "evil.example:443")[0] == 421
+            assert ask(server, path, f"evil.example:{port}", "OPTIONS")[0] == 421  # no CORS preflight either
+        assert ask(web, "/config.json", "wallet.hospital.example:8080")[0] == 200  # a name without a port: any port
+
+
+def test_a_public_name_must_be_a_host_name():
+    from medledger.errors import ConfigurationError
+    from medledger.web import parse_public_names
+
+    assert parse_public_names(["Relay.Example:443", "wallet.example"]) == {("relay.example", 443), ("wallet.example", None)}
+    for wrong in ("https://relay.example", "relay.example/relay", "relay.example:http", "relay.example:0", ":443", ""):
+        with pytest.raises(ConfigurationError, match="a public name is a host name"):
+            parse_public_names([wrong])

@@ -5,7 +5,8 @@ the store and its custodian service; its custodian key lives in the folder, read
 only. Record contents are never printed: ``read`` writes the plaintext to a file.
 
 The vault serves a logged read only once it is confirmed (``--confirmations``; 0 on the node of
-``medledger node start`` and other dev chains, 12 blocks or the node's finalized block elsewhere).
+``medledger node start`` or an anvil/Ganache node on a dev chain id, 12 blocks or the node's
+finalized block elsewhere: :func:`medledger.chain.is_dev_chain`).
 ``read`` waits up to ``--wait`` seconds for that, then ends with one line and exit status 75 that
 names the logged transaction; ``read --log-tx TX`` presents that read again without logging another.
 """
@@ -59,7 +60,8 @@ def confirmations_option(function: F) -> F:
     return click.option(
         "--confirmations", default=None, callback=parse, metavar="N|finalized",
         help="Blocks mined on top of the logged read before the vault serves it, or `finalized` "
-        "(default: 0 on a local node, else 12, or sooner once the node's finalized block covers it).",
+        "(default: 0 on the node of `medledger node start` or an anvil/Ganache node, else 12, or sooner "
+        "once the node's finalized block covers it).",
     )(function)  # fmt: skip
 
 
@@ -178,8 +180,6 @@ def read(
     ledger = session.ledger()
     reader = session.require_signer()
     stored = ledger.records.require(record_id)
-    if confirmations is None and session.chain.is_local:
-        confirmations = 0  # a node medledger started: only its user rolls blocks back
     vault = open_vault(vault_dir, confirmations)
     logged = ledger.access.log_read(stored.id) if log_tx is None else ledger.access.logged_read(log_tx, stored.id)
     request = ReadRequest.sign(reader, stored.id, logged.receipt.tx_hash, ledger.transactor.chain_id, vault.id)

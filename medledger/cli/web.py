@@ -14,15 +14,20 @@ from medledger.web import QUEUED, READ_TIMEOUT, WALLET_PAGE_ORIGINS, WEB_PORT, W
 
 
 def server_options(function: Any) -> Any:
-    """``--workers`` and ``--timeout``: both servers bound their threads and how long a client may take."""
+    """``--workers``, ``--timeout`` and ``--public-name``: both servers bound their threads and how long
+    a client may take, and answer only requests addressed to them."""
+    function = click.option("--public-name", "public_names", multiple=True, metavar="NAME[:PORT]",
+                            help="A name the server is also reached by (behind a reverse proxy); repeat for more. "
+                                 "Requests whose Host is neither this nor 127.0.0.1/localhost/[::1] with the "
+                                 "server's port are refused (421), against DNS rebinding.")(function)  # fmt: skip
     function = click.option("--timeout", type=click.FloatRange(0.1, 600), default=READ_TIMEOUT, show_default=True,
                             help="Seconds a client may stay silent; a request must arrive within 3x this.")(function)  # fmt: skip
     return click.option("--workers", type=click.IntRange(1, 256), default=WORKERS, show_default=True,
                         help=f"Requests served at once ({QUEUED} more wait; beyond that, 503).")(function)  # fmt: skip
 
 
-def limits(workers: int, timeout: float) -> dict[str, Any]:
-    return {"workers": workers, "timeout": timeout, "request_deadline": 3 * timeout}
+def limits(workers: int, timeout: float, public_names: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {"workers": workers, "timeout": timeout, "request_deadline": 3 * timeout, "public_names": public_names}
 
 
 @click.command(name="web")
@@ -30,12 +35,13 @@ def limits(workers: int, timeout: float) -> dict[str, Any]:
 @click.option("--relay-url", default=None, help="The relayer the page sends signed grants to (see `medledger relay`).")
 @server_options
 @chain_options
-def web(session: Session, port: int, relay_url: str | None, workers: int, timeout: float) -> None:
+def web(session: Session, port: int, relay_url: str | None, workers: int, timeout: float,
+        public_names: tuple[str, ...]) -> None:  # fmt: skip
     """Serve the patient wallet page on 127.0.0.1 until Ctrl-C. Patients connect MetaMask (or any
     EIP-1193 wallet) on the same chain, and grant, revoke or sign grants from their wallet."""
     from medledger.web import serve_until_interrupted, web_server
 
-    server = web_server(session.ledger(), port=port, relay_url=relay_url, **limits(workers, timeout))
+    server = web_server(session.ledger(), port=port, relay_url=relay_url, **limits(workers, timeout, public_names))
     serve_until_interrupted(server, lambda url: click.echo(f"wallet page at {url}/ (Ctrl-C stops it)", err=True))
 
 
@@ -61,9 +67,10 @@ def read_api_keys(path: Path | None) -> frozenset[bytes]:
               help="A page origin allowed to call the relay from a browser (CORS); repeat for more; `*` for any.")
 @click.option("--open/--closed", "open_", default=None,
               help="Pay for anyone, or only for --allow / --api-keys-file. Default: open on a local dev chain "
-                   "(chain id 1337 or 31337), closed elsewhere.")
+                   "(the node of `medledger node start`, or an anvil or Ganache node on its usual chain id), "
+                   "closed elsewhere, whatever the chain id.")
 @click.option("--allow", "allowed", multiple=True, metavar="ADDRESS",
-              help="A patient or signer served when closed; repeat for more.")
+              help="A signer served when closed, or a patient whose own and delegates' signatures are; repeat for more.")
 @click.option("--api-keys-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Keys accepted in `Authorization: Bearer KEY` when closed, one a line.")
 @click.option("--max-gas", type=click.IntRange(21_000), default=150_000, show_default=True,
@@ -85,7 +92,8 @@ def read_api_keys(path: Path | None) -> frozenset[bytes]:
 def relay(ctx: click.Context, /, session: Session, port: int, allow_origins: tuple[str, ...], open_: bool | None,
           allowed: tuple[str, ...], api_keys_file: Path | None, max_gas: int, wallet_check_gas: int,
           contract_wallets: tuple[str, ...], no_contract_wallets: bool, signer_rate: str, global_rate: str,
-          gas_budget: str, deadline_margin: int | None, workers: int, timeout: float) -> None:  # fmt: skip
+          gas_budget: str, deadline_margin: int | None, workers: int, timeout: float,
+          public_names: tuple[str, ...]) -> None:  # fmt: skip
     """Relay signed grants and revocations posted to http://127.0.0.1:PORT/relay, paying the gas
     from --account, within limits: who may use it, a gas cap per transaction, rates per signer and
     in all, a gas budget per period. Each consent is checked (domain, signature, signer, nonce,
@@ -111,8 +119,8 @@ def relay(ctx: click.Context, /, session: Session, port: int, allow_origins: tup
     )
     ledger = session.ledger()
     signer = session.require_signer()
-    server = relay_server(ledger, port=port, policy=policy, **limits(workers, timeout))
-    settings = policy.describe(ledger.deployment.chain_id)
+    server = relay_server(ledger, port=port, policy=policy, **limits(workers, timeout, public_names))
+    settings = policy.describe(ledger.w3)
 
     def announce(url: str) -> None:
         if wants_json(ctx):
