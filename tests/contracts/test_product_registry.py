@@ -437,7 +437,7 @@ def test_the_rightful_holder_registers_a_voided_gtin_and_the_squatters_batches_s
 
 
 def holds_gtin(ml, account: str, gtin: str) -> bool:
-    return bool(ml.outsider.products.contract.functions.holdsGtin(account, parse_gtin(gtin)).call())
+    return ml.outsider.products.holds_gtin(account, gtin)
 
 
 def stands(ml, gtin: str, manufacturer: str) -> bool:
