@@ -85,6 +85,11 @@ contract BatchRegistry is IBatchRegistry {
         if (msg.sender != manufacturer || !_products.isLicensedManufacturer(msg.sender)) {
             revert NotProductManufacturer(msg.sender, gtin);
         }
+        // A GTIN belongs to the holder of its prefix: a former holder mints no new batch under it.
+        if (!_products.holdsGtin(msg.sender, gtin)) {
+            (,, address holder) = _products.companyPrefixOf(gtin);
+            revert GtinNotInCompanyPrefix(gtin, msg.sender, holder);
+        }
         if (lot == 0) revert EmptyLot();
         if (quantity == 0) revert ZeroQuantity();
         if (serialRoot == 0) revert ZeroSerialRoot();
@@ -277,9 +282,9 @@ contract BatchRegistry is IBatchRegistry {
         BatchStatus status = stored.status;
         if (status == BatchStatus.None) return BatchValidity.Unknown;
         if (status == BatchStatus.Recalled) return BatchValidity.Recalled;
-        // The batch stands only on the live registration it was registered under: a voided product
-        // answers zero, and a GTIN registered again by its prefix holder names another manufacturer.
-        if (_products.manufacturerOf(stored.gtin) != stored.manufacturer) return BatchValidity.ProductVoided;
+        // The batch stands only on the registration it was registered under, while that one is live
+        // or was handed over to a new prefix holder: never once voided, whoever registers the GTIN next.
+        if (!_products.registrationStands(stored.gtin, stored.manufacturer)) return BatchValidity.ProductVoided;
         if (status != BatchStatus.Active) return BatchValidity.Quarantined;
         if (_time() >= stored.expiresOn) return BatchValidity.Expired;
         return BatchValidity.Verified;

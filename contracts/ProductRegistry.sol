@@ -33,8 +33,16 @@ contract ProductRegistry is IProductRegistry {
     // longer assigned prefixes share one slot, so the walk in `_companyPrefixOf` reads one slot a length.
     mapping(uint8 length => mapping(uint64 value => CompanyPrefix)) private _prefixes;
 
-    // Manufacturers whose registration of a GTIN a regulator voided: they never register it again.
-    mapping(uint64 gtin => mapping(address manufacturer => bool)) private _voidedRegistrants;
+    /// @dev How a manufacturer's registration of a GTIN last ended, once it is no longer live.
+    enum RegistrationEnd {
+        None, // never ended (live, or never registered)
+        HandedOver, // taken over by a new holder of the GTIN's prefix: its batches keep standing
+        Voided // voided by a regulator: its batches never stand again, and it never registers the GTIN again
+    }
+
+    // Per GTIN and manufacturer: a registration is a manufacturer's registration of a GTIN. Voided
+    // is final (the manufacturer never registers the GTIN again, so nothing overwrites it).
+    mapping(uint64 gtin => mapping(address manufacturer => RegistrationEnd)) private _ended;
 
     constructor(ICredentialRegistry credentials_) {
         _credentials = credentials_;
@@ -51,15 +59,25 @@ contract ProductRegistry is IProductRegistry {
         (,, address holder) = _companyPrefixOf(gtin);
         if (holder != msg.sender) revert GtinNotInCompanyPrefix(gtin, msg.sender, holder);
         Product storage stored = _products[gtin];
-        if (stored.manufacturer != address(0)) {
-            if (!stored.voided) revert ProductAlreadyRegistered(gtin);
-            if (_voidedRegistrants[gtin][msg.sender]) revert RegistrationVoided(gtin, msg.sender);
+        address previous = stored.manufacturer;
+        bool takeover;
+        if (previous != address(0)) {
+            if (_ended[gtin][msg.sender] == RegistrationEnd.Voided) revert RegistrationVoided(gtin, msg.sender);
+            if (!stored.voided) {
+                // Live: the caller holds the prefix, so a registrant other than the caller is a
+                // former holder, whose registration the caller takes over under the same name.
+                if (previous == msg.sender) revert ProductAlreadyRegistered(gtin);
+                if (stored.nameHash != nameHash) revert ProductNameMismatch(gtin, stored.nameHash, nameHash);
+                takeover = true;
+                _ended[gtin][previous] = RegistrationEnd.HandedOver;
+            }
         }
         stored.manufacturer = msg.sender;
         stored.registeredAt = uint40(block.timestamp);
         stored.voided = false;
         stored.nameHash = nameHash;
         stored.documentHash = documentHash;
+        if (takeover) emit ProductTakenOver(gtin, previous, msg.sender);
         emit ProductRegistered(gtin, msg.sender, nameHash, documentHash);
     }
 
@@ -107,7 +125,7 @@ contract ProductRegistry is IProductRegistry {
         if (manufacturer == address(0)) revert ProductNotFound(gtin);
         if (stored.voided) revert ProductAlreadyVoided(gtin);
         stored.voided = true;
-        _voidedRegistrants[gtin][manufacturer] = true;
+        _ended[gtin][manufacturer] = RegistrationEnd.Voided;
         emit ProductVoided(gtin, manufacturer, msg.sender, reasonCode);
     }
 
@@ -132,6 +150,19 @@ contract ProductRegistry is IProductRegistry {
     /// @inheritdoc IProductRegistry
     function companyPrefixOf(uint64 gtin) external view returns (uint8 length, uint64 value, address holder) {
         return _companyPrefixOf(gtin);
+    }
+
+    /// @inheritdoc IProductRegistry
+    function holdsGtin(address account, uint64 gtin) external view returns (bool) {
+        (,, address holder) = _companyPrefixOf(gtin);
+        return holder == account && account != address(0);
+    }
+
+    /// @inheritdoc IProductRegistry
+    function registrationStands(uint64 gtin, address manufacturer) external view returns (bool) {
+        Product storage stored = _products[gtin];
+        if (stored.manufacturer == manufacturer) return manufacturer != address(0) && !stored.voided; // one slot
+        return _ended[gtin][manufacturer] == RegistrationEnd.HandedOver;
     }
 
     /// @inheritdoc IProductRegistry

@@ -573,6 +573,14 @@ class ProductAlreadyVoided(InvalidState):
     gtin: int
 
 
+class ProductNameMismatch(InvalidArgument):
+    """Taking over a former prefix holder's product needs the name it was registered under."""
+
+    gtin: int
+    registered: bytes
+    given: bytes
+
+
 class NotProductManufacturer(NotAuthorized):
     account: str
     gtin: int

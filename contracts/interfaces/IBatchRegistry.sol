@@ -42,6 +42,8 @@ import {IProductRegistry} from "./IProductRegistry.sol";
 /// dispensed or is held by another member (or in transit) raises `CounterfeitSuspected`, naming
 /// which, from a call that succeeds and dispenses nothing, because a reverted call would leave the
 /// regulator no trace.
+/// Trust rule: a GTIN belongs to the holder of its GS1 company prefix: only the manufacturer whose
+/// registration of the GTIN is live, and who holds its prefix now, registers new batches of it.
 interface IBatchRegistry {
     // ─── Errors ──────────────────────────────────────────────────────────────────────────────
 
@@ -50,6 +52,10 @@ interface IBatchRegistry {
 
     /// @notice `account` is not the manufacturer of product `gtin`, or is no longer a licensed manufacturer.
     error NotProductManufacturer(address account, uint64 gtin);
+
+    /// @notice `gtin` is not inside a company prefix `account` holds now (`holder` holds it, zero if
+    /// no one): a former prefix holder registers no new batch under it.
+    error GtinNotInCompanyPrefix(uint64 gtin, address account, address holder);
 
     /// @notice The lot number is empty.
     error EmptyLot();
@@ -160,7 +166,9 @@ interface IBatchRegistry {
 
     // ─── Operations ──────────────────────────────────────────────────────────────────────────
 
-    /// @notice Registers a batch of product `gtin`. Only the product's manufacturer, while licensed.
+    /// @notice Registers a batch of product `gtin`. Only the product's manufacturer, while licensed
+    /// and while it holds the GTIN's company prefix (a GTIN belongs to the holder of its prefix: a
+    /// former holder registers no new batch, though the batches it registered before stand).
     /// @param lot the lot number (GS1 AI 10, up to 20 characters) as left-aligned bytes
     /// @param serialRoot Merkle root of the unit serials (see the contract notice for the leaves)
     /// @return batchId `keccak256(abi.encode(gtin, lot))`
@@ -253,7 +261,9 @@ interface IBatchRegistry {
     /// @notice Whether batch `batchId` may be trusted now, and if not why. A batch stands on the
     /// product registration it was registered under: once a regulator voids that registration
     /// (`IProductRegistry.voidProduct`) the batch answers `ProductVoided`, and it never moves or is
-    /// dispensed again, even if the GTIN's prefix holder registers the GTIN anew.
+    /// dispensed again, even if the GTIN's prefix holder registers the GTIN anew. When a new holder
+    /// of the GTIN's prefix takes the registration over (a prefix transfer), the registration is
+    /// handed over, not voided: batches registered before keep standing (`IProductRegistry.registrationStands`).
     function verify(bytes32 batchId) external view returns (BatchValidity);
 
     /// @notice Whether `unit` belongs to batch `batchId` (by `proof`, from the batch's serial

@@ -26,8 +26,17 @@ import {ICredentialRegistry} from "./ICredentialRegistry.sol";
 /// The current prefix holder may register the voided GTIN again, unless it is a manufacturer whose
 /// registration of that GTIN was voided (GS1 healthcare never reuses a GTIN for another item, and a
 /// manufacturer must not undo a regulator's void by registering again): batches registered under a
-/// voided registration never verify again, whoever registers the GTIN next. Unassigning a prefix
-/// stops new registrations under it; products already registered stay until a regulator voids them.
+/// voided registration never verify again, whoever registers the GTIN next.
+///
+/// A prefix transfer moves its GTINs, as in GS1: once a prefix is unassigned, its former holder
+/// registers no new product and no new batch under it (`holdsGtin`), though its registrations stay
+/// live and its batches keep verifying. When a regulator assigns the prefix to another
+/// manufacturer, that new holder takes over each registration inside it by registering the GTIN
+/// under the same product name (a GTIN never names another item): the registration then names the
+/// new holder, and the former holder's registration is handed over, not voided, so the batches it
+/// registered before keep verifying, moving and dispensing (`registrationStands`), while only the
+/// new holder registers new batches. A regulator voids only the live registration; a handed-over
+/// registration's batches it recalls one by one.
 ///
 /// Finding a GTIN's prefix is a bounded walk over the nine possible lengths, shortest first, that
 /// stops at the first assigned prefix or at the first length no assigned prefix extends (one
@@ -82,6 +91,10 @@ interface IProductRegistry {
     /// @notice No product is registered under `gtin`.
     error ProductNotFound(uint64 gtin);
 
+    /// @notice Taking over product `gtin` from a former prefix holder needs the name it was
+    /// registered under (`registered`); `given` differs (a GTIN never names another item).
+    error ProductNameMismatch(uint64 gtin, bytes32 registered, bytes32 given);
+
     /// @notice The product `gtin` is already voided.
     error ProductAlreadyVoided(uint64 gtin);
 
@@ -96,14 +109,20 @@ interface IProductRegistry {
     /// @notice `by` took the company prefix (`length`, `value`) back from `manufacturer`.
     event CompanyPrefixUnassigned(uint8 length, uint64 indexed value, address indexed manufacturer, address indexed by);
 
+    /// @notice `manufacturer`, the new holder of the GTIN's company prefix, took over product `gtin`
+    /// from `previousManufacturer`, whose batches keep standing.
+    event ProductTakenOver(uint64 indexed gtin, address indexed previousManufacturer, address indexed manufacturer);
+
     /// @notice Regulator `by` voided `manufacturer`'s registration of product `gtin` for `reasonCode`.
     event ProductVoided(uint64 indexed gtin, address indexed manufacturer, address indexed by, uint16 reasonCode);
 
     // ─── Operations ──────────────────────────────────────────────────────────────────────────
 
     /// @notice Registers product `gtin` for the calling manufacturer, which must hold the GTIN's
-    /// company prefix. A voided GTIN may be registered again by its prefix holder, unless that
-    /// holder's own registration of it was voided.
+    /// company prefix now. A voided GTIN may be registered again by its prefix holder, unless that
+    /// holder's own registration of it was voided. A GTIN registered live by a former holder of its
+    /// prefix is taken over, under the same name: the former holder's registration is handed over
+    /// and its batches keep standing.
     /// @param gtin GTIN-14 as a number (e.g. 09506000134352), check digit included
     /// @param nameHash keccak256 of the product's name as labelled (see `medledger.client.products.name_hash`)
     /// @param documentHash hash of the product's dossier or label
@@ -114,8 +133,9 @@ interface IProductRegistry {
     /// active manufacturer member. The prefix must not overlap an assigned one.
     function assignCompanyPrefix(uint8 length, uint64 value, address manufacturer) external;
 
-    /// @notice A regulator or the consortium admin takes back an assigned company prefix; products
-    /// registered under it stay registered.
+    /// @notice A regulator or the consortium admin takes back an assigned company prefix: its holder
+    /// registers no new product or batch under it; its registrations stay live (and their batches
+    /// valid) until a new holder takes them over or a regulator voids them.
     function unassignCompanyPrefix(uint8 length, uint64 value) external;
 
     /// @notice A regulator voids the registration of product `gtin`, registered in error: its
@@ -145,6 +165,15 @@ interface IProductRegistry {
 
     /// @notice The assigned company prefix that contains `gtin` and its holder; all zero if none.
     function companyPrefixOf(uint64 gtin) external view returns (uint8 length, uint64 value, address holder);
+
+    /// @notice Whether `account` holds the company prefix of `gtin` now (the prefix walk of
+    /// `companyPrefixOf`): only then may it register products or batches under that GTIN.
+    function holdsGtin(address account, uint64 gtin) external view returns (bool);
+
+    /// @notice Whether batches `manufacturer` registered under `gtin` stand on a registration: its
+    /// registration of `gtin` is live, or was handed over to a new prefix holder and not voided.
+    /// One slot while the registration is live (BatchRegistry's verify asks this).
+    function registrationStands(uint64 gtin, address manufacturer) external view returns (bool);
 
     /// @notice Whether `gtin` is a GTIN-14 with a correct GS1 check digit.
     function isValidGtin(uint64 gtin) external pure returns (bool);

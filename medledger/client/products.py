@@ -91,7 +91,8 @@ class ProductsClient(SubClient):
 
     def register(self, gtin: str | int, name: str, document_hash: bytes | str = bytes(32)) -> Receipt:
         """Register a product under its GTIN with its labelled name (a licensed manufacturer holding
-        the GTIN's GS1 company prefix)."""
+        the GTIN's GS1 company prefix). A GTIN a former prefix holder registered is taken over, under
+        the same name; the former holder's batches keep verifying."""
         return self._send("registerProduct", parse_gtin(gtin), name_hash(name), bytes32(document_hash, "document hash"))
 
     def assign_prefix(self, prefix: str | int | CompanyPrefix, manufacturer: str) -> Receipt:
@@ -100,7 +101,8 @@ class ProductsClient(SubClient):
         return self._send("assignCompanyPrefix", found.length, found.value, checksum(manufacturer, "manufacturer"))
 
     def unassign_prefix(self, prefix: str | int | CompanyPrefix) -> Receipt:
-        """Take a company prefix back (a regulator or the admin); products registered under it stay."""
+        """Take a company prefix back (a regulator or the admin): its holder registers no new product or
+        batch under it; its registrations stay live until a new holder takes them over."""
         found = _prefix(prefix)
         return self._send("unassignCompanyPrefix", found.length, found.value)
 
@@ -131,6 +133,10 @@ class ProductsClient(SubClient):
         """Whether ``name`` is the registered product's labelled name."""
         found = self.get(gtin)
         return found.exists and found.name_hash == name_hash(name)
+
+    def holds_gtin(self, account: str, gtin: str | int) -> bool:
+        """Whether ``account`` holds the company prefix of ``gtin`` now (only then it registers batches of it)."""
+        return bool(self._call("holdsGtin", checksum(account, "account"), parse_gtin(gtin)))
 
     def is_licensed_manufacturer(self, account: str) -> bool:
         return bool(self._call("isLicensedManufacturer", checksum(account, "account")))

@@ -6,8 +6,11 @@ product registrations by two manufacturers, voids and batch registrations. After
 * assigned prefixes never overlap, and the chain finds for every GTIN the one the model expects;
 * a product's live registration is the model's, made by the holder of its prefix at the time;
 * a manufacturer whose registration of a GTIN was voided never holds it live again;
-* a batch verifies exactly while the registration it was registered under is live (after a void,
-  never again, even when the GTIN is registered anew).
+* only the manufacturer with the live registration that holds the GTIN's prefix now registers a
+  batch (a former prefix holder mints none); the new holder takes a former holder's live
+  registration over;
+* a batch verifies exactly while the registration it was registered under is live or was handed
+  over at a prefix transfer (after a void, never again, even when the GTIN is registered anew).
 
 The prefixes nest (9506, 950600, 9506000, 95060001) and include a leading-zero twin (0950600), so
 overlaps and the walk over lengths come up in most runs.
@@ -66,6 +69,7 @@ class Model:
     prefixes: dict[CompanyPrefix, str] = field(default_factory=dict)  # assigned prefix → holder
     products: dict[str, tuple[str, bool]] = field(default_factory=dict)  # gtin → (registrant, voided)
     voided: set[tuple[str, str]] = field(default_factory=set)  # (gtin, manufacturer) whose registration was voided
+    handed_over: set[tuple[str, str]] = field(default_factory=set)  # (gtin, manufacturer) taken over, not voided
     batches: list[tuple[bytes, str, str]] = field(default_factory=list)  # (batch id, gtin, manufacturer)
 
     def owner(self, gtin: str) -> tuple[CompanyPrefix, str] | None:
@@ -151,15 +155,20 @@ class ProductOwnership(RuleBasedStateMachine):
         owner = m.owner(gtin)
         if by == "holder":
             by = owner[1] if owner else "m1"
+        live = m.live(gtin)
         error: type[errors.ContractError] | None = None
         if owner is None or owner[1] != by:
             error = errors.GtinNotInCompanyPrefix
-        elif gtin in m.products and not m.products[gtin][1]:
-            error = errors.ProductAlreadyRegistered
         elif (gtin, by) in m.voided:
             error = errors.RegistrationVoided
+        elif live == by:
+            error = errors.ProductAlreadyRegistered
         if self.attempt(error, lambda: self.ml[by].products.register(gtin, f"Product {gtin}")):
-            event("registered again after a void" if gtin in m.products else "registered")
+            if live is not None:  # a former prefix holder's live registration: taken over
+                event("taken over")
+                m.handed_over.add((gtin, live))
+            else:
+                event("registered again after a void" if gtin in m.products else "registered")
             m.products[gtin] = (by, False)
 
     @rule(gtin=st.sampled_from(GTINS), by=st.sampled_from(("regulator", "regulator", "admin")))
@@ -177,6 +186,7 @@ class ProductOwnership(RuleBasedStateMachine):
             registrant = m.products[gtin][0]
             m.products[gtin] = (registrant, True)
             m.voided.add((gtin, registrant))
+            m.handed_over.discard((gtin, registrant))
 
     @rule(gtin=st.sampled_from(GTINS), by=st.sampled_from(("registrant", *MAKERS)))
     def register_batch(self, gtin: str, by: str) -> None:
@@ -189,6 +199,8 @@ class ProductOwnership(RuleBasedStateMachine):
             error = errors.ProductNotFound
         elif live != by:
             error = errors.NotProductManufacturer
+        elif (owner := m.owner(gtin)) is None or owner[1] != by:
+            error = errors.GtinNotInCompanyPrefix  # a former prefix holder mints no new batch
         lot = f"L{len(m.batches)}"
         now = self.chain.now()
         send = lambda: self.ml[by].batches.register(gtin, lot, quantity=5, manufactured_on=now - DAY,  # noqa: E731
@@ -213,10 +225,11 @@ class ProductOwnership(RuleBasedStateMachine):
             assert (live is None) or (gtin, live) not in self.model.voided  # a voided registrant never again
 
     @invariant()
-    def a_batch_verifies_only_while_its_registration_is_live(self) -> None:
+    def a_batch_verifies_only_while_its_registration_is_live_or_handed_over(self) -> None:
         batches = self.ml["outsider"].batches
         for key, gtin, maker in self.model.batches:
-            expected = BatchValidity.VERIFIED if self.model.live(gtin) == maker else BatchValidity.PRODUCT_VOIDED
+            stands = self.model.live(gtin) == maker or (gtin, maker) in self.model.handed_over
+            expected = BatchValidity.VERIFIED if stands else BatchValidity.PRODUCT_VOIDED
             assert batches.verify(key) is expected
 
 

@@ -369,10 +369,13 @@ def test_unassigning_stops_new_registrations_and_frees_the_range(world, ml, acto
         {"length": 7, "value": 9506000, "manufacturer": actors.spare.address, "by": actors.regulator.address}]
     with pytest.raises(errors.GtinNotInCompanyPrefix):
         ml.spare.products.register("09506000134369", NAME)
-    assert ml.outsider.products.get(GTIN).manufacturer == actors.spare.address  # registered products stay
+    assert ml.outsider.products.get(GTIN).live  # registered products stay live until taken over
+    assert ml.outsider.products.get(GTIN).manufacturer == actors.spare.address
     assert ml.outsider.products.prefix("950600").longer_assigned == 0
     ml.regulator.products.assign_prefix("950600", rival.signer.address)  # the shorter range is free now
     rival.products.register("09506000134369", NAME)
+    rival.products.register(GTIN, NAME)  # the new holder of GTIN's range takes spare's registration over
+    assert ml.outsider.products.get(GTIN).manufacturer == rival.signer.address
     with pytest.raises(errors.ProductAlreadyRegistered):
         rival.products.register(GTIN, NAME)
 
@@ -428,3 +431,125 @@ def test_the_rightful_holder_registers_a_voided_gtin_and_the_squatters_batches_s
     with pytest.raises(errors.BatchAlreadyRegistered):  # the squatter's lot number stays taken
         register_batch(world, rival, "SQUAT")
     assert ml.outsider.batches.verify(register_batch(world, rival, "OWN-1").id) is BatchValidity.VERIFIED
+
+
+# ─── Prefix transfer: the former holder mints no new batch; the new holder takes over ────────
+
+
+def holds_gtin(ml, account: str, gtin: str) -> bool:
+    return ml.outsider.products.holds_gtin(account, gtin)
+
+
+def stands(ml, gtin: str, manufacturer: str) -> bool:
+    return bool(ml.outsider.products.contract.functions.registrationStands(parse_gtin(gtin), manufacturer).call())
+
+
+def transfer_prefix(ml, to: str, prefix: str = "9506000") -> None:
+    ml.regulator.products.unassign_prefix(prefix)
+    ml.regulator.products.assign_prefix(prefix, to)
+
+
+def test_a_former_prefix_holder_registers_no_new_batch_and_the_new_holder_takes_the_product_over(
+    world, ml, actors, rival, maker
+):
+    """Rule: a GTIN belongs to the holder of its GS1 company prefix. After a prefix transfer the
+    former holder registers no new batch under it and the new holder takes the registration over;
+    batches registered before the transfer keep verifying (as GS1 does on a prefix transfer)."""
+    old_lot = register_batch(world, maker, "OLD-LOT").id
+    transfer_prefix(ml, rival.signer.address)
+    assert ml.outsider.products.prefix_of(GTIN).holder == rival.signer.address
+    assert not holds_gtin(ml, actors.spare.address, GTIN) and holds_gtin(ml, rival.signer.address, GTIN)
+
+    with pytest.raises(errors.GtinNotInCompanyPrefix) as exc:  # the former holder mints no new batch
+        register_batch(world, maker, "NEW-LOT")
+    assert (exc.value.account, exc.value.holder) == (actors.spare.address, rival.signer.address)
+    assert ml.outsider.batches.verify(old_lot) is BatchValidity.VERIFIED
+
+    receipt = rival.products.register(GTIN, NAME, b"\xd1" * 32)  # the rightful holder registers its GTIN
+    assert events(ml.outsider.products, receipt, "ProductTakenOver") == [
+        {"gtin": parse_gtin(GTIN), "previousManufacturer": actors.spare.address, "manufacturer": rival.signer.address}
+    ]
+    taken = ml.outsider.products.get(GTIN)
+    assert (taken.manufacturer, taken.live, taken.document_hash) == (rival.signer.address, True, b"\xd1" * 32)
+    assert stands(ml, GTIN, actors.spare.address) and stands(ml, GTIN, rival.signer.address)
+    assert ml.outsider.batches.verify(old_lot) is BatchValidity.VERIFIED  # handed over, not voided
+    maker.batches.ship(old_lot, actors.pharmacy.address, 10)  # the old stock still moves
+    with pytest.raises(errors.NotProductManufacturer):
+        register_batch(world, maker, "NEW-LOT")
+    assert ml.outsider.batches.verify(register_batch(world, rival, "RIVAL-1").id) is BatchValidity.VERIFIED
+    with pytest.raises(errors.BatchAlreadyRegistered):  # the former holder's lot numbers stay taken
+        register_batch(world, rival, "OLD-LOT")
+
+
+def test_an_unassigned_prefix_leaves_no_one_minting_and_the_old_batches_valid(world, ml, actors, maker):
+    old_lot = register_batch(world, maker, "OLD-LOT").id
+    ml.regulator.products.unassign_prefix("9506000")
+    with pytest.raises(errors.GtinNotInCompanyPrefix) as exc:
+        register_batch(world, maker, "NEW-LOT")
+    assert exc.value.holder == ZERO
+    assert ml.outsider.batches.verify(old_lot) is BatchValidity.VERIFIED
+    assert ml.outsider.products.get(GTIN).live
+    ml.regulator.products.assign_prefix("9506000", actors.spare.address)  # given back: minting again
+    assert ml.outsider.batches.verify(register_batch(world, maker, "NEW-LOT").id) is BatchValidity.VERIFIED
+
+
+def test_a_takeover_keeps_the_products_name(world, ml, actors, rival, maker):
+    transfer_prefix(ml, rival.signer.address)
+    with pytest.raises(errors.ProductNameMismatch) as exc:  # a GTIN never names another item
+        rival.products.register(GTIN, "Amoxicillin 250 mg capsules, 21")
+    assert (exc.value.registered, exc.value.given) == (name_hash(NAME), name_hash("Amoxicillin 250 mg capsules, 21"))
+    assert ml.outsider.products.get(GTIN).manufacturer == actors.spare.address
+
+
+@pytest.mark.parametrize("who", ["spare", "pharmacy", "outsider", "regulator"])
+def test_only_the_new_prefix_holder_takes_a_product_over(world, ml, actors, rival, maker, who):
+    transfer_prefix(ml, rival.signer.address)
+    expected = errors.GtinNotInCompanyPrefix if who == "spare" else errors.NotLicensedManufacturer
+    with pytest.raises(expected):
+        getattr(ml, who).products.register(GTIN, NAME)
+    assert ml.outsider.products.get(GTIN).manufacturer == actors.spare.address
+
+
+def test_voiding_a_taken_over_product_voids_only_the_new_registration(world, ml, actors, rival, maker):
+    old_lot = register_batch(world, maker, "OLD-LOT").id
+    transfer_prefix(ml, rival.signer.address)
+    rival.products.register(GTIN, NAME)
+    rival_lot = register_batch(world, rival, "RIVAL-1").id
+    ml.regulator.products.void(GTIN, 4)
+    assert ml.outsider.batches.verify(rival_lot) is BatchValidity.PRODUCT_VOIDED
+    assert ml.outsider.batches.verify(old_lot) is BatchValidity.VERIFIED  # spare's registration was not voided
+    ml.regulator.batches.recall(old_lot, 4)  # its batches the regulator recalls one by one
+    assert ml.outsider.batches.verify(old_lot) is BatchValidity.RECALLED
+
+
+def test_a_voided_registrant_never_takes_its_gtin_back(world, ml, actors, rival, maker):
+    squatted = register_batch(world, maker, "SQUAT").id
+    ml.regulator.products.void(GTIN, 3)
+    transfer_prefix(ml, rival.signer.address)
+    rival.products.register(GTIN, NAME)
+    transfer_prefix(ml, actors.spare.address)  # the prefix comes back to the voided registrant
+    with pytest.raises(errors.RegistrationVoided):
+        maker.products.register(GTIN, NAME)
+    assert ml.outsider.batches.verify(squatted) is BatchValidity.PRODUCT_VOIDED
+    assert not stands(ml, GTIN, actors.spare.address)
+
+
+def test_a_prefix_given_back_lets_its_first_holder_take_the_product_back(world, ml, actors, rival, maker):
+    first = register_batch(world, maker, "FIRST").id
+    transfer_prefix(ml, rival.signer.address)
+    rival.products.register(GTIN, NAME)
+    second = register_batch(world, rival, "SECOND").id
+    transfer_prefix(ml, actors.spare.address)
+    maker.products.register(GTIN, NAME)
+    third = register_batch(world, maker, "THIRD").id
+    assert all(ml.outsider.batches.verify(i) is BatchValidity.VERIFIED for i in (first, second, third))
+    ml.regulator.products.void(GTIN, 5)  # voids spare's registration: all of spare's batches fall
+    assert [ml.outsider.batches.verify(i) for i in (first, second, third)] == [
+        BatchValidity.PRODUCT_VOIDED, BatchValidity.VERIFIED, BatchValidity.PRODUCT_VOIDED]
+
+
+def test_no_registration_stands_for_no_manufacturer(world, ml, actors, maker):
+    assert not stands(ml, GTIN, ZERO) and not stands(ml, OTHER_GTIN, ZERO)
+    assert not stands(ml, OTHER_GTIN, actors.spare.address)
+    assert stands(ml, GTIN, actors.spare.address)
+    assert not holds_gtin(ml, ZERO, FREE_GTIN) and holds_gtin(ml, actors.spare.address, GTIN)
