@@ -63,6 +63,8 @@ contract CredentialRegistry is ICredentialRegistry {
         bool replaceable = previous == CredentialStatus.None || previous == CredentialStatus.Revoked
             || (previous == CredentialStatus.Active && stored.validUntil <= currentTime);
         if (!replaceable) revert CredentialAlreadyIssued(id);
+        // A regulator's hold on one practising licence is not undone by another kind of licence.
+        if (scope == 0 && _isPractice(kind)) _requireNoPracticeHold(subject, kind);
 
         stored.issuer = msg.sender;
         stored.validFrom = validFrom;
@@ -144,6 +146,9 @@ contract CredentialRegistry is ICredentialRegistry {
         if (!_consortium.isActiveInstitution(msg.sender)) revert NotActiveInstitution(msg.sender);
         if (practitioner == address(0)) revert ZeroAddress();
         if (practitioner == msg.sender) revert SelfEmployment(msg.sender);
+        if (_consortium.institutionStatus(practitioner) != InstitutionStatus.None) {
+            revert PractitionerIsInstitution(practitioner);
+        }
         Employment storage link = _employments[practitioner][msg.sender];
         if (link.status != EmploymentStatus.None) revert EmploymentStateInvalid(practitioner, msg.sender);
         link.status = EmploymentStatus.Offered;
@@ -155,6 +160,9 @@ contract CredentialRegistry is ICredentialRegistry {
         Employment storage link = _employments[msg.sender][institution];
         if (link.status != EmploymentStatus.Offered) revert EmploymentStateInvalid(msg.sender, institution);
         if (!_consortium.isActiveInstitution(institution)) revert NotActiveInstitution(institution);
+        if (_consortium.institutionStatus(msg.sender) != InstitutionStatus.None) {
+            revert PractitionerIsInstitution(msg.sender);
+        }
         link.status = EmploymentStatus.Active;
         link.since = _time();
         emit EmploymentAccepted(msg.sender, institution);
@@ -218,7 +226,8 @@ contract CredentialRegistry is ICredentialRegistry {
     /// @inheritdoc ICredentialRegistry
     function isEmployedBy(address practitioner, address institution) external view returns (bool) {
         return _employments[practitioner][institution].status == EmploymentStatus.Active
-            && _consortium.isActiveInstitution(institution);
+            && _consortium.isActiveInstitution(institution)
+            && _consortium.institutionStatus(practitioner) == InstitutionStatus.None;
     }
 
     // ─── Internal ────────────────────────────────────────────────────────────────────────────
@@ -257,6 +266,22 @@ contract CredentialRegistry is ICredentialRegistry {
 
     function _isRevoked(CredentialStatus status) private pure returns (bool) {
         return status == CredentialStatus.Revoked || status == CredentialStatus.RevokedByRegulator;
+    }
+
+    /// @dev The practising licences `isCredentialed` accepts (at scope 0).
+    function _isPractice(CredentialKind kind) private pure returns (bool) {
+        return kind == CredentialKind.Licence || kind == CredentialKind.Nurse || kind == CredentialKind.Pharmacist;
+    }
+
+    /// @dev Reverts with `CredentialHeldByRegulator` if a regulator holds one of `subject`'s practising
+    /// licences (scope 0) other than `kind`: three kinds, so at most two reads.
+    function _requireNoPracticeHold(address subject, CredentialKind kind) private view {
+        CredentialKind[3] memory practice = [CredentialKind.Licence, CredentialKind.Nurse, CredentialKind.Pharmacist];
+        for (uint256 i = 0; i < practice.length; ++i) {
+            if (practice[i] == kind) continue;
+            bytes32 heldId = _credentialId(subject, practice[i], 0);
+            if (_isHeld(_credentials[heldId].status)) revert CredentialHeldByRegulator(heldId);
+        }
     }
 
     /// @dev A regulator's hold: suspended or revoked by a regulator, not lifted since.

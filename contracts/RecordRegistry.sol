@@ -23,10 +23,13 @@ contract RecordRegistry is IRecordRegistry {
 
     // Authors are few (institutions, practitioners) and records many, so an author is stored in a
     // record as a 32-bit number given at its first anchor: the author costs a record no second slot
-    // (20,000 gas each), and an author pays two slots once. The patient, already in the record, is
-    // number 0 and never numbered.
-    mapping(address author => uint32) private _authorIds;
+    // (20,000 gas each), and an author pays two slots once. A practitioner anchoring for an
+    // institution (`anchorRecordFor`) is numbered apart, as the pair, and pays a third slot once per
+    // institution: the pair's number carries the institution at no cost per record. The patient,
+    // already in the record, is number 0 and never numbered.
+    mapping(address author => mapping(address actingFor => uint32)) private _authorIds;
     mapping(uint32 authorId => address) private _authors;
+    mapping(uint32 authorId => address institution) private _actingFor; // only for a pair's number
     uint32 private _authorCount;
 
     // Only written by `amendRecord`, so an anchor pays nothing for amendments.
@@ -48,25 +51,25 @@ contract RecordRegistry is IRecordRegistry {
         string calldata uri,
         bytes32 supersedes
     ) external {
-        _requireNewRecord(contentHash, uri);
-        if (!_consent.canWrite(msg.sender, patient, category)) revert NotAllowedToWrite(msg.sender, patient, category);
-        uint32 authorId = msg.sender == patient ? 0 : _authorIdOf(msg.sender);
-        if (supersedes != 0) {
-            Record storage previous = _records[supersedes];
-            if (previous.patient == address(0)) revert RecordNotFound(supersedes);
-            if (previous.patient != patient || previous.category != category) revert VersionMismatch(supersedes);
-            if (previous.kind != RecordKind.Entry) revert AmendmentNotSupersedable(supersedes);
-            if (previous.superseded) revert RecordAlreadySuperseded(supersedes);
-            if (previous.authorId != authorId) {
-                address author = _author(previous);
-                if (!_actsForAuthor(msg.sender, author, previous.anchoredAt)) {
-                    revert NotRecordAuthor(msg.sender, supersedes, author);
-                }
-            }
-            previous.superseded = true;
+        _anchor(patient, category, contentHash, uri, supersedes, address(0));
+    }
+
+    /// @inheritdoc IRecordRegistry
+    function anchorRecordFor(
+        address patient,
+        RecordCategory category,
+        bytes32 contentHash,
+        string calldata uri,
+        bytes32 supersedes,
+        address institution
+    ) external {
+        if (institution == address(0)) revert ZeroAddress();
+        // Only a practitioner employed by the institution now (never the patient, never an institution).
+        if (msg.sender == patient || !_credentials.isEmployedBy(msg.sender, institution)) {
+            revert NotActingFor(msg.sender, institution);
         }
-        _records[contentHash] = Record(patient, category, _time(), false, RecordKind.Entry, authorId);
-        emit RecordAnchored(contentHash, patient, msg.sender, category, supersedes, uri);
+        _anchor(patient, category, contentHash, uri, supersedes, institution);
+        emit RecordAnchoredFor(contentHash, msg.sender, institution);
     }
 
     /// @inheritdoc IRecordRegistry
@@ -111,7 +114,8 @@ contract RecordRegistry is IRecordRegistry {
             kind: stored.kind,
             anchoredAt: stored.anchoredAt,
             superseded: stored.superseded,
-            latestAmendment: _latestAmendments[contentHash]
+            latestAmendment: _latestAmendments[contentHash],
+            actingFor: _actingFor[stored.authorId]
         });
     }
 
@@ -143,14 +147,45 @@ contract RecordRegistry is IRecordRegistry {
         if (_records[contentHash].patient != address(0)) revert RecordAlreadyAnchored(contentHash);
     }
 
-    /// @dev The author's number, given now if this is its first anchor. Reverts (overflow) after
-    /// 2^32 - 1 authors.
-    function _authorIdOf(address author) private returns (uint32 id) {
-        id = _authorIds[author];
+    /// @dev `anchorRecord`, by `msg.sender` acting for `actingFor` (zero: for no institution).
+    function _anchor(
+        address patient,
+        RecordCategory category,
+        bytes32 contentHash,
+        string calldata uri,
+        bytes32 supersedes,
+        address actingFor
+    ) private {
+        _requireNewRecord(contentHash, uri);
+        if (!_consent.canWrite(msg.sender, patient, category)) revert NotAllowedToWrite(msg.sender, patient, category);
+        uint32 authorId = msg.sender == patient ? 0 : _authorIdOf(msg.sender, actingFor);
+        if (supersedes != 0) {
+            Record storage previous = _records[supersedes];
+            if (previous.patient == address(0)) revert RecordNotFound(supersedes);
+            if (previous.patient != patient || previous.category != category) revert VersionMismatch(supersedes);
+            if (previous.kind != RecordKind.Entry) revert AmendmentNotSupersedable(supersedes);
+            if (previous.superseded) revert RecordAlreadySuperseded(supersedes);
+            uint32 previousId = previous.authorId;
+            // The patient's own records are the patient's alone, and the patient changes another
+            // author's record only by amendment: no employment makes it, or its employer, a supersessor.
+            if (previousId != authorId && (authorId == 0 || previousId == 0 || !_actsForAuthor(previousId))) {
+                revert NotRecordAuthor(msg.sender, supersedes, _author(previous));
+            }
+            previous.superseded = true;
+        }
+        _records[contentHash] = Record(patient, category, _time(), false, RecordKind.Entry, authorId);
+        emit RecordAnchored(contentHash, patient, msg.sender, category, supersedes, uri);
+    }
+
+    /// @dev The number of `author` acting for `actingFor` (zero: for no institution), given now if
+    /// this is its first such anchor. Reverts (overflow) after 2^32 - 1 numbers.
+    function _authorIdOf(address author, address actingFor) private returns (uint32 id) {
+        id = _authorIds[author][actingFor];
         if (id == 0) {
             id = ++_authorCount;
-            _authorIds[author] = id;
+            _authorIds[author][actingFor] = id;
             _authors[id] = author;
+            if (actingFor != address(0)) _actingFor[id] = actingFor;
         }
     }
 
@@ -160,11 +195,16 @@ contract RecordRegistry is IRecordRegistry {
         return id == 0 ? stored.patient : _authors[id];
     }
 
-    /// @dev Whether `account` acts for `author`, who anchored a record at `anchoredAt`: a practitioner
-    /// employed now by the authoring institution, or the institution that has employed the
-    /// authoring practitioner since no later than the record.
-    function _actsForAuthor(address account, address author, uint40 anchoredAt) private view returns (bool) {
-        if (_credentials.isEmployedBy(account, author)) return true;
-        return _credentials.isEmployedBy(author, account) && _credentials.employment(author, account).since <= anchoredAt;
+    /// @dev Whether the caller (not the patient) may supersede a record of author number `authorId`
+    /// (not the patient): the same author (acting for another institution or none), the institution
+    /// the author anchored it for, or, for a record an institution anchored itself, a practitioner
+    /// employed by it now. (`canWrite` has already required the caller to be credentialed.)
+    function _actsForAuthor(uint32 authorId) private view returns (bool) {
+        address author = _authors[authorId];
+        if (msg.sender == author) return true;
+        address institution = _actingFor[authorId];
+        if (institution != address(0)) return msg.sender == institution;
+        // False when `author` is a practitioner (not an active institution) or the caller an institution.
+        return _credentials.isEmployedBy(msg.sender, author);
     }
 }

@@ -265,6 +265,10 @@ class SelfEmployment(InvalidArgument):
     institution: str
 
 
+class PractitionerIsInstitution(InvalidArgument):
+    account: str
+
+
 class NotActiveInstitution(NotAuthorized):
     account: str
 
@@ -485,6 +489,11 @@ class NotRecordAuthor(NotAuthorized):
     account: str
     previous: bytes
     author: str
+
+
+class NotActingFor(NotAuthorized):
+    account: str
+    institution: str
 
 
 class AmendmentNotSupersedable(InvalidArgument):

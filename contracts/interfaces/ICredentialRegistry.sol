@@ -43,6 +43,19 @@ import {IConsortiumRegistry} from "./IConsortiumRegistry.sol";
 ///   is resolved by a regulator: `reassignCredentialIssuer` hands the credential to the rightful
 ///   authority (which may then manage it, revoke it and issue anew), or the regulator revokes it
 ///   and lifts the hold, which frees the slot for any authority.
+/// - A regulator's hold on one practising licence holds the practitioner. The practising licences
+///   are those `isCredentialed` accepts: licence, nurse and pharmacist, at scope 0. While a
+///   regulator holds any one of a subject's practising licences, no licensing authority issues that
+///   subject another practising licence (`CredentialHeldByRegulator(heldId)` names the held one),
+///   so that a licence of another kind does not bring back what the hold stopped. Practising
+///   licences the subject held before the hold are not touched by it: each is a credential of its
+///   own, which the regulator sees (`check`) and suspends or revokes too if it means to stop them
+///   (`isCredentialed` reads no more than the credential that passes, so that every consented read
+///   stays cheap).
+/// - An institution is never a practitioner. An address accredited as an institution (at any time,
+///   whatever its status now) is neither offered nor accepts employment as a practitioner
+///   (`PractitionerIsInstitution`), and `isEmployedBy` is false for it as the practitioner, also for
+///   a link made before it was accredited.
 interface ICredentialRegistry {
     // ─── Errors ──────────────────────────────────────────────────────────────────────────────
 
@@ -108,6 +121,9 @@ interface ICredentialRegistry {
     /// @notice An institution cannot employ itself.
     error SelfEmployment(address institution);
 
+    /// @notice `account` is an institution (accredited at some time): it is never employed as a practitioner.
+    error PractitionerIsInstitution(address account);
+
     // ─── Events ──────────────────────────────────────────────────────────────────────────────
 
     /// @notice `issuer` issued credential `id` to `subject`.
@@ -156,7 +172,9 @@ interface ICredentialRegistry {
     /// expired: a suspended credential cannot be washed out by letting it expire and reissuing, and
     /// a credential held by a regulator is never replaced (`CredentialHeldByRegulator`). An
     /// accreditation goes only to an active institution, a practitioner credential never to an
-    /// institution (`SubjectIsInstitution`).
+    /// institution (`SubjectIsInstitution`). A practising licence (licence, nurse or pharmacist at
+    /// scope 0) is not issued while a regulator holds another of the subject's practising licences
+    /// (`CredentialHeldByRegulator` with the held credential's id).
     /// @param subject the practitioner's wallet, or for `Accreditation` the institution's address
     /// @param kind licence, specialty, pharmacist, nurse or accreditation
     /// @param scope a code of the authority's code system (e.g. a specialty code); 0 for a general licence
@@ -206,10 +224,12 @@ interface ICredentialRegistry {
 
     // ─── Employment ──────────────────────────────────────────────────────────────────────────
 
-    /// @notice The calling institution offers `practitioner` a link. Only an active institution.
+    /// @notice The calling institution offers `practitioner` a link. Only an active institution, and
+    /// never to an institution (`PractitionerIsInstitution`).
     function offerEmployment(address practitioner) external;
 
-    /// @notice The calling practitioner accepts the offer of `institution`, which must still be active.
+    /// @notice The calling practitioner accepts the offer of `institution`, which must still be
+    /// active. An institution (accredited since the offer) cannot accept (`PractitionerIsInstitution`).
     function acceptEmployment(address institution) external;
 
     /// @notice Ends an offered or active link. Either the practitioner or the institution.
@@ -246,6 +266,7 @@ interface ICredentialRegistry {
     /// @notice The link between `practitioner` and `institution`.
     function employment(address practitioner, address institution) external view returns (Employment memory);
 
-    /// @notice True when the link is active and `institution` is still an active institution.
+    /// @notice True when the link is active, `institution` is still an active institution, and
+    /// `practitioner` was never accredited as an institution.
     function isEmployedBy(address practitioner, address institution) external view returns (bool);
 }

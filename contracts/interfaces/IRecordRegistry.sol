@@ -14,12 +14,23 @@ import {ICredentialRegistry} from "./ICredentialRegistry.sol";
 /// Reads are logged in `IConsentManager.logAccess`, next to the grants they rest on.
 ///
 /// Rules:
-/// - A record version is superseded only by its author, or by the institution it acted for:
-///   a practitioner may supersede a record its institution anchored while it is employed there
-///   now (`ICredentialRegistry.isEmployedBy(practitioner, institution)`); an institution may
-///   supersede a record its practitioner anchored while employed by it, when that employment is
-///   still active and began no later than the record (`employment(...).since <= anchoredAt`).
-///   Anyone else, the patient included, is refused with `NotRecordAuthor`, even with write permission.
+/// - A record version is superseded only by its author, or by the institution it acted for. Its
+///   author may always supersede it (with or without naming an institution). A practitioner acts
+///   for an institution by saying so: `anchorRecordFor(..., institution)`, accepted only while it
+///   is employed there (`ICredentialRegistry.isEmployedBy`), records the institution with the
+///   author (`record(...).actingFor`, event `RecordAnchoredFor`), and that institution may then
+///   supersede the record, whatever the practitioner's employment since. A record anchored with
+///   `anchorRecord` acts for no institution: no employer of its author supersedes it, since the
+///   chain cannot tell which of the author's employers (if any) it was written for. A record an
+///   institution anchored itself may be superseded by a practitioner employed by it now (which,
+///   as every writer other than the patient, is credentialed: `canWrite` requires it).
+///   Anyone else is refused with `NotRecordAuthor`, even with write permission.
+/// - A patient's own record is superseded only by the patient, and the patient changes another
+///   author's record only by amendment: the employment paths never apply to the record's own
+///   patient, neither as the employee nor as the author (so an employed patient does not supersede,
+///   and thereby hide, its hospital's record about it, nor does its employer supersede its record).
+///   An institution is never an employee (`ICredentialRegistry.isEmployedBy` is false for it), so it
+///   never acts for another institution.
 /// - A patient's amendment is a distinct kind of record (`RecordKind.Amendment`, anchored with
 ///   `amendRecord`) that refers to the record it amends and never hides it: the amended record
 ///   stays Current in `verify`, keeps its place in its version chain, and names its latest
@@ -62,6 +73,10 @@ interface IRecordRegistry {
     /// @notice `account` is not the patient of record `original`; only the patient amends a record.
     error NotRecordPatient(address account, bytes32 original);
 
+    /// @notice `account` may not anchor for `institution`: it is the patient, or not employed by the
+    /// institution now.
+    error NotActingFor(address account, address institution);
+
     /// @notice Record `original` cannot be amended: it is itself an amendment, or the patient's own
     /// record (which the patient supersedes instead).
     error NotAmendable(bytes32 original);
@@ -78,6 +93,10 @@ interface IRecordRegistry {
         bytes32 supersedes,
         string uri
     );
+
+    /// @notice `author` anchored record `contentHash` for `institution`, which may supersede it
+    /// (emitted right after its `RecordAnchored`).
+    event RecordAnchoredFor(bytes32 indexed contentHash, address indexed author, address indexed institution);
 
     /// @notice `patient` anchored `amendment` as its amendment of record `original`.
     event RecordAmended(bytes32 indexed original, bytes32 indexed amendment, address indexed patient);
@@ -98,6 +117,19 @@ interface IRecordRegistry {
         bytes32 supersedes
     ) external;
 
+    /// @notice `anchorRecord` by a practitioner acting for `institution`, which employs it now
+    /// (`NotActingFor` otherwise, and for the patient): the record is the institution's too, and the
+    /// institution may supersede it (see the rules above).
+    /// @param institution the institution the caller writes this record for
+    function anchorRecordFor(
+        address patient,
+        RecordCategory category,
+        bytes32 contentHash,
+        string calldata uri,
+        bytes32 supersedes,
+        address institution
+    ) external;
+
     /// @notice The patient anchors its amendment of `original` (a record another author anchored
     /// for it): a statement of correction or disagreement, of the same category, that refers to
     /// `original` and leaves it Current. A later amendment of the same record supersedes the earlier one.
@@ -114,7 +146,8 @@ interface IRecordRegistry {
     /// @notice `verify`, and who anchored the record (zero if unknown).
     function verifyWithAuthor(bytes32 contentHash) external view returns (RecordStatus status, address author);
 
-    /// @notice The anchored record `contentHash` (patient zero if unknown), its author and latest amendment.
+    /// @notice The anchored record `contentHash` (patient zero if unknown), its author, the
+    /// institution it was anchored for (zero if none) and its latest amendment.
     function record(bytes32 contentHash) external view returns (RecordDetails memory);
 
     /// @notice The patient's latest amendment of record `original`; zero if none.

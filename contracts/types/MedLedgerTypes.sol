@@ -208,6 +208,7 @@ struct RecordDetails {
     uint40 anchoredAt;
     bool superseded; // a newer version was anchored over it
     bytes32 latestAmendment; // the patient's latest amendment of this record; zero if none
+    address actingFor; // the institution the author anchored it for (`anchorRecordFor`); zero if none
 }
 
 /// @notice What `RecordRegistry.verify` says about a file's hash. A record the patient amended

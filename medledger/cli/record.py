@@ -91,20 +91,25 @@ def _seal(ledger: MedLedger, author: str, file: Path, patient: str, category: st
 @click.option("--share", "share_with", multiple=True,
               help="Also wrap the key for this address's published encryption key (repeatable).")  # fmt: skip
 @click.option("--supersedes", default=None,
-              help="The record id this version replaces (only its author, or the institution it acted for).")  # fmt: skip
+              help="The record id this version replaces (only its author, or the institution it was anchored for).")  # fmt: skip
+@click.option("--for", "acting_for", default=None,
+              help="The institution you write this record for (it must employ you); it may then supersede it.")  # fmt: skip
 @vault_option
 @chain_options
 @click.pass_context
 def anchor(
     ctx: click.Context, session: Session, file: Path, patient_address: str, category: str, share_with: tuple[str, ...],
-    supersedes: str | None, vault_dir: Path | None,
+    supersedes: str | None, acting_for: str | None, vault_dir: Path | None,
 ) -> None:  # fmt: skip
     """Encrypt FILE into the vault for the patient, the author and --share readers, and anchor its hash."""
     ledger = session.ledger()
     author = str(session.require_signer().address)
     sealed = _seal(ledger, author, file, patient_address, category, share_with, vault_dir)
-    receipt = ledger.records.anchor(patient_address, category, sealed.record, sealed.uri, supersedes=supersedes)
+    receipt = ledger.records.anchor(
+        patient_address, category, sealed.record, sealed.uri, supersedes=supersedes, acting_for=acting_for
+    )
     emit(ctx, {"record": sealed.record, "patient": patient_address, "category": category, "uri": sealed.uri,
+               **({"acting_for": acting_for} if acting_for else {}),
                "keys_wrapped_for": ", ".join(sealed.recipients), **receipt_fields(receipt)},
          title="record anchored")  # fmt: skip
 

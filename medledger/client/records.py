@@ -44,6 +44,7 @@ class Record:
     author: str = ZERO_ADDRESS  # who anchored it: the patient for its own records and amendments
     kind: RecordKind = RecordKind.ENTRY
     latest_amendment: bytes | None = None  # the patient's latest amendment of this record
+    acting_for: str | None = None  # the institution the author anchored it for (it may supersede it)
 
     @property
     def exists(self) -> bool:
@@ -88,21 +89,26 @@ class RecordsClient(SubClient):
         uri: str,
         *,
         supersedes: bytes | str | None = None,
+        acting_for: str | None = None,
     ) -> Receipt:
         """Anchor a record's ciphertext hash (the patient, or a grantee with write permission).
 
+        ``acting_for``: the institution a practitioner writes the record for (it must employ the
+        signer now, else :class:`NotActingFor`); that institution may then supersede the record.
         A new version (``supersedes``) is accepted only from the author of the version it
-        replaces, or the institution it acted for; anyone else gets :class:`NotRecordAuthor`."""
+        replaces, or the institution it was anchored for; anyone else gets :class:`NotRecordAuthor`."""
         if not uri or len(uri.encode()) > 256:
             raise InvalidInput("the record URI must be 1 to 256 bytes")
-        return self._send(
-            "anchorRecord",
+        args = [
             checksum(patient, "patient"),
             int(RecordCategory.parse(category)),
             bytes32(record_hash, "record hash"),
             uri,
             bytes32(supersedes, "superseded record") if supersedes is not None else bytes(32),
-        )
+        ]
+        if acting_for is None:
+            return self._send("anchorRecord", *args)
+        return self._send("anchorRecordFor", *args, checksum(acting_for, "institution"))
 
     def amend(self, original: bytes | str, record_hash: bytes | str, uri: str) -> Receipt:
         """The signing patient anchors its amendment of ``original`` (a record another author
@@ -147,10 +153,11 @@ class RecordsClient(SubClient):
     def get(self, record_hash: bytes | str) -> Record:
         """The anchored record (``exists`` False if it was never anchored)."""
         key = bytes32(record_hash, "record hash")
-        patient, author, category, kind, anchored_at, superseded, amendment = self._call("record", key)
+        patient, author, category, kind, anchored_at, superseded, amendment, acting_for = self._call("record", key)
         return Record(
             key, str(patient), RecordCategory(category), int(anchored_at), bool(superseded), str(author),
             RecordKind(kind), bytes(amendment) if any(amendment) else None,
+            None if str(acting_for) == ZERO_ADDRESS else str(acting_for),
         )  # fmt: skip
 
     def versions_of(self, patient: str, from_block: int = 0) -> list[RecordVersion]:

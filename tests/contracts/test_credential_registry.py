@@ -10,10 +10,18 @@ from __future__ import annotations
 import pytest
 
 from medledger import errors
-from tests.helpers import advance_to, block_time, events
+from tests.helpers import advance_to, block_time, events, until
 from medledger.client.credentials import IssuedCredential, credential_id
 from medledger.transactions import Receipt
-from medledger.types import CredentialKind, CredentialStatus, CredentialValidity, EmploymentStatus, InstitutionStatus
+from medledger.types import (
+    CredentialKind,
+    CredentialStatus,
+    CredentialValidity,
+    EmploymentStatus,
+    InstitutionKind,
+    InstitutionStatus,
+    RecordCategory,
+)
 
 ZERO_ADDRESS = "0x" + "00" * 20
 DOCUMENT = b"\xd0" * 32
@@ -185,6 +193,93 @@ def test_a_suspension_or_hold_cannot_be_washed_out_by_expiry_and_reissue(
     assert exc.value.id == licence
     assert ml.outsider.credentials.get(licence) == before
     assert ml.outsider.credentials.check(actors.doctor.address, "licence") is validity
+
+
+# ─── A regulator's hold on one practising licence holds the practitioner ─────────────────────
+
+PRACTISING = ("licence", "nurse", "pharmacist")
+
+
+@pytest.mark.parametrize("hold", ["suspend", "revoke"])
+@pytest.mark.parametrize("kind", ["nurse", "pharmacist"])
+def test_a_regulators_hold_on_a_licence_is_not_undone_by_another_practising_licence(
+    world, ml, actors, patient, hold, kind
+):
+    """The regulator suspends (or revokes) the doctor's licence: its grants stop working, and no
+    licensing authority issues the wallet a nurse or pharmacist licence that would bring them back
+    through `isCredentialed`."""
+    labs = RecordCategory.LABS
+    doctor = actors.doctor.address
+    ml.patient.consent.grant(patient, doctor, [labs], write_categories=[labs], valid_until=until(world))
+    licence = ml.outsider.credentials.credential_id(doctor, "licence")
+    MANAGE[hold](ml.regulator.credentials, licence)
+    assert not ml.outsider.consent.can_access(doctor, patient, labs)
+    now = world.chain.now()
+
+    with pytest.raises(errors.CredentialHeldByRegulator) as exc:
+        ml.authority2.credentials.issue(doctor, kind, valid_from=now - 10, valid_until=now + LIFETIME)
+
+    assert exc.value.id == licence
+    assert ml.outsider.credentials.check(doctor, kind) is V.UNKNOWN
+    assert not ml.outsider.credentials.is_credentialed(doctor)
+    assert not ml.outsider.consent.can_access(doctor, patient, labs)
+    assert not ml.outsider.consent.can_write(doctor, patient, labs)
+
+
+@pytest.mark.parametrize("held", PRACTISING)
+@pytest.mark.parametrize("other", PRACTISING)
+def test_no_practising_licence_is_issued_while_a_regulator_holds_another(ml, actors, issue, held, other):
+    """Every pair of the three kinds, the held one itself included (its own slot is held)."""
+    doctor = actors.doctor.address
+    held_id = issue(doctor, held).id
+    MANAGE["suspend"](ml.regulator.credentials, held_id)
+    with pytest.raises(errors.CredentialHeldByRegulator) as exc:
+        issue(doctor, other, by="authority2")
+    assert exc.value.id == held_id
+
+
+@pytest.mark.parametrize("end", ["reinstate", "lift"])
+def test_a_practising_licence_is_issued_again_once_a_regulator_ends_the_hold(ml, actors, issue, licence, end):
+    MANAGE["revoke" if end == "lift" else "suspend"](ml.regulator.credentials, licence)
+    if end == "lift":
+        ml.regulator.credentials.lift_regulator_hold(licence)
+    else:
+        ml.regulator.credentials.reinstate(licence)
+    nurse = issue(actors.doctor.address, "nurse", by="authority2")
+    assert ml.outsider.credentials.check(actors.doctor.address, "nurse") is V.VALID
+    assert nurse.id == credential_id(actors.doctor.address, CredentialKind.NURSE, 0)
+
+
+@pytest.mark.parametrize("hold", ["issuer-suspends", "issuer-revokes"])
+def test_an_issuers_own_suspension_or_revocation_does_not_bar_other_practising_licences(
+    ml, actors, issue, licence, hold
+):
+    """Only a regulator's hold binds across kinds; the issuer's own measures stay per credential."""
+    MANAGE[hold.split("-")[1].removesuffix("s")](ml.authority.credentials, licence)
+    issue(actors.doctor.address, "nurse", by="authority2")
+    assert ml.outsider.credentials.is_credentialed(actors.doctor.address)
+
+
+@pytest.mark.parametrize(("kind", "scope"), [("specialty", 0), ("nurse", 7), ("licence", 7)])
+def test_a_hold_does_not_bar_credentials_that_is_credentialed_ignores(ml, actors, issue, licence, kind, scope):
+    """Specialties and scoped licences never make a wallet credentialed, so a hold does not bar them."""
+    MANAGE["suspend"](ml.regulator.credentials, licence)
+    issue(actors.doctor.address, kind, scope=scope, by="authority2")
+    assert not ml.outsider.credentials.is_credentialed(actors.doctor.address)
+
+
+def test_a_practising_licence_held_before_the_hold_is_the_regulators_to_hold_too(ml, actors, issue, licence):
+    """Decision: the hold does not reach a licence the practitioner already held. The regulator sees
+    it (`check`) and holds it too; from then on the practitioner is not credentialed."""
+    doctor = actors.doctor.address
+    nurse = issue(doctor, "nurse").id
+    MANAGE["suspend"](ml.regulator.credentials, licence)
+    assert ml.outsider.credentials.check(doctor, "nurse") is V.VALID
+    assert ml.outsider.credentials.is_credentialed(doctor)
+    MANAGE["suspend"](ml.regulator.credentials, nurse)
+    assert not ml.outsider.credentials.is_credentialed(doctor)
+    with pytest.raises(errors.CredentialHeldByRegulator):
+        issue(doctor, "pharmacist", by="authority2")
 
 
 def test_issue_to_the_zero_address_is_rejected_by_the_contract(ml, issue):
@@ -830,6 +925,19 @@ def test_an_institution_cannot_offer_employment_to_itself(ml, actors):
     assert employment_status(ml, hospital, hospital) is EmploymentStatus.NONE
 
 
+@pytest.mark.parametrize("status", ["active", "suspended"])
+def test_an_institution_is_not_offered_employment_as_a_practitioner(ml, actors, status):
+    """An institution is never a practitioner, whatever its status now."""
+    pharmacy, hospital = actors.pharmacy.address, actors.hospital.address
+    if status == "suspended":
+        ml.regulator.consortium.suspend(pharmacy, REASON)
+    with pytest.raises(errors.PractitionerIsInstitution) as exc:
+        ml.hospital.credentials.offer_employment(pharmacy)
+
+    assert exc.value.account == pharmacy
+    assert employment_status(ml, pharmacy, hospital) is EmploymentStatus.NONE
+
+
 def test_offer_employment_to_the_zero_address_is_rejected_by_the_contract(ml, actors):
     with pytest.raises(errors.ZeroAddress):
         ml.hospital.credentials.offer_employment(ZERO_ADDRESS)
@@ -882,6 +990,18 @@ def test_accept_employment_from_an_institution_suspended_since_the_offer_is_reje
         ml.nurse.credentials.accept_employment(hospital)
 
     assert exc.value.account == hospital
+    assert employment_status(ml, nurse, hospital) is EmploymentStatus.OFFERED
+
+
+def test_a_wallet_accredited_as_an_institution_since_the_offer_cannot_accept_it(ml, actors):
+    nurse, hospital = actors.nurse.address, actors.hospital.address
+    ml.hospital.credentials.offer_employment(nurse)
+    ml.admin.consortium.accredit(nurse, InstitutionKind.CLINIC)
+
+    with pytest.raises(errors.PractitionerIsInstitution) as exc:
+        ml.nurse.credentials.accept_employment(hospital)
+
+    assert exc.value.account == nurse
     assert employment_status(ml, nurse, hospital) is EmploymentStatus.OFFERED
 
 
@@ -960,3 +1080,14 @@ def test_is_employed_by_is_false_while_the_institution_is_suspended(ml, actors, 
 
     ml.regulator.consortium.reinstate(hospital)
     assert ml.outsider.credentials.is_employed_by(doctor, hospital)
+
+
+def test_is_employed_by_is_false_for_a_practitioner_accredited_as_an_institution_since(ml, actors, hired):
+    """An institution is never a practitioner: a link made before its accreditation no longer counts,
+    and still does not once it is suspended."""
+    doctor, hospital = actors.doctor.address, actors.hospital.address
+    ml.admin.consortium.accredit(doctor, InstitutionKind.CLINIC)
+    assert not ml.outsider.credentials.is_employed_by(doctor, hospital)
+    ml.regulator.consortium.suspend(doctor, REASON)
+    assert not ml.outsider.credentials.is_employed_by(doctor, hospital)
+    assert employment_status(ml, doctor, hospital) is EmploymentStatus.ACTIVE  # the link itself is kept

@@ -2,13 +2,16 @@
 
 Invariants guarded:
 
-* A version is superseded only by its author, by a practitioner employed now by the authoring
-  institution, or by the institution that has employed the authoring practitioner since no later
-  than the record; every other supersede, by any writer, is refused with ``NotRecordAuthor`` and
-  changes nothing. Employment comes and goes in the sequences, and time moves.
+* A version is superseded only by its author, by the institution it was anchored for
+  (``anchorRecordFor``, accepted only from a practitioner the institution employs now), or, for a
+  record an institution anchored itself, by a practitioner employed there now; every other
+  supersede, by any writer, is refused with ``NotRecordAuthor`` and changes nothing. The employment
+  paths never apply to the record's own patient (employed by an institution too in the sequences):
+  neither as the employee nor as the author. Employment comes and goes, and time moves.
 * A patient's amendment never hides the record it amends: ``verify`` of every record answers what
   the model says (an amended record stays Current), a later amendment supersedes the earlier one
-  only, and ``verifyWithAuthor`` names every record's author.
+  only, and ``verifyWithAuthor`` names every record's author (``record`` the institution it was
+  anchored for).
 
 One embedded chain for the module; each example runs inside a snapshot.
 """
@@ -75,6 +78,11 @@ class ModelRecord:
     superseded: bool = False
     latest_amendment: bytes | None = None
     amends: bytes | None = None
+    acting_for: str | None = None  # the institution it was anchored for (a name)
+
+
+EMPLOYEES = (*PRACTITIONERS, "patient")  # the patient works at an institution too, in some runs
+ACTING_FOR = (None, None, *INSTITUTIONS)  # two plain anchors in four
 
 
 class RecordVersions(RuleBasedStateMachine):
@@ -107,14 +115,22 @@ class RecordVersions(RuleBasedStateMachine):
         assert_refused_unchanged(self.chain, error, send)
         return False
 
-    def acts_for(self, by: str, author: str, anchored_at: int) -> bool:
+    def acts_for(self, by: str, old: ModelRecord) -> bool:
         """The rule, as the model states it."""
-        if by == author:
+        if by == old.author:
             return True
-        if (by, author) in self.employed_since:  # a practitioner of the authoring institution
-            return True
-        since = self.employed_since.get((author, by))  # the institution of the authoring practitioner
-        return since is not None and since <= anchored_at
+        if "patient" in (by, old.author):  # the patient's records are its own; it amends the others
+            return False
+        if old.acting_for is not None:  # the institution it was anchored for, and no one else
+            return by == old.acting_for
+        # a practitioner employed now by the authoring institution
+        return old.author in INSTITUTIONS and (by, old.author) in self.employed_since
+
+    def acting_error(self, by: str, acting_for: str | None) -> type[errors.ContractError] | None:
+        """anchorRecordFor's own check: a practitioner employed by the institution now, never the patient."""
+        if acting_for is None:
+            return None
+        return None if by in PRACTITIONERS and (by, acting_for) in self.employed_since else errors.NotActingFor
 
     def anchored(self, record: bytes) -> int:
         return self.ml["outsider"].records.get(record).anchored_at
@@ -129,29 +145,34 @@ class RecordVersions(RuleBasedStateMachine):
         self.wait(60)
         self.employ("nurse", "hospital")
 
-    @rule(by=st.sampled_from(WRITERS))
-    def anchor(self, by: str) -> None:
+    @rule(by=st.sampled_from(WRITERS), acting_for=st.sampled_from(ACTING_FOR))
+    def anchor(self, by: str, acting_for: str | None = None) -> None:
         record = self.new_id()
-        self.ml[by].records.anchor(self.patient, LABS, record, "vault://r")
-        self.records[record] = ModelRecord(by, self.anchored(record), RecordKind.ENTRY)
+        address = None if acting_for is None else self.world.address(acting_for)
+        if self.attempt(self.acting_error(by, acting_for), lambda: self.ml[by].records.anchor(
+                self.patient, LABS, record, "vault://r", acting_for=address)):  # fmt: skip
+            self.records[record] = ModelRecord(by, self.anchored(record), RecordKind.ENTRY, acting_for=acting_for)
 
     @precondition(lambda self: bool(self.records))
-    @rule(by=st.sampled_from(WRITERS), pick=st.integers(0, 10**6))
-    def supersede(self, by: str, pick: int) -> None:
+    @rule(by=st.sampled_from(WRITERS), pick=st.integers(0, 10**6), acting_for=st.sampled_from(ACTING_FOR))
+    def supersede(self, by: str, pick: int, acting_for: str | None) -> None:
         previous = sorted(self.records)[pick % len(self.records)]
         old = self.records[previous]
-        error: type[errors.ContractError] | None = None
-        if old.kind is RecordKind.AMENDMENT:
+        error = self.acting_error(by, acting_for)
+        if error is not None:
+            pass
+        elif old.kind is RecordKind.AMENDMENT:
             error = errors.AmendmentNotSupersedable
         elif old.superseded:
             error = errors.RecordAlreadySuperseded
-        elif not self.acts_for(by, old.author, old.anchored_at):
+        elif not self.acts_for(by, old):
             error = errors.NotRecordAuthor
         record = self.new_id()
+        address = None if acting_for is None else self.world.address(acting_for)
         if self.attempt(error, lambda: self.ml[by].records.anchor(
-                self.patient, LABS, record, "vault://r", supersedes=previous)):  # fmt: skip
+                self.patient, LABS, record, "vault://r", supersedes=previous, acting_for=address)):  # fmt: skip
             self.records[previous] = replace(old, superseded=True)
-            self.records[record] = ModelRecord(by, self.anchored(record), RecordKind.ENTRY)
+            self.records[record] = ModelRecord(by, self.anchored(record), RecordKind.ENTRY, acting_for=acting_for)
 
     @precondition(lambda self: bool(self.records))
     @rule(pick=st.integers(0, 10**6))
@@ -167,7 +188,7 @@ class RecordVersions(RuleBasedStateMachine):
             self.records[original] = replace(old, latest_amendment=record)
             self.records[record] = ModelRecord("patient", self.anchored(record), RecordKind.AMENDMENT, amends=original)
 
-    @rule(practitioner=st.sampled_from(PRACTITIONERS), institution=st.sampled_from(INSTITUTIONS))
+    @rule(practitioner=st.sampled_from(EMPLOYEES), institution=st.sampled_from(INSTITUTIONS))
     def employ(self, practitioner: str, institution: str) -> None:
         if (practitioner, institution) in self.employed_since:
             return
@@ -177,7 +198,7 @@ class RecordVersions(RuleBasedStateMachine):
                                                             self.world.address(institution)).since  # fmt: skip
         self.employed_since[(practitioner, institution)] = since
 
-    @rule(practitioner=st.sampled_from(PRACTITIONERS), institution=st.sampled_from(INSTITUTIONS))
+    @rule(practitioner=st.sampled_from(EMPLOYEES), institution=st.sampled_from(INSTITUTIONS))
     def end_employment(self, practitioner: str, institution: str) -> None:
         if self.employed_since.pop((practitioner, institution), None) is not None:
             self.ml[practitioner].credentials.end_employment(self.world.address(practitioner),
@@ -197,6 +218,8 @@ class RecordVersions(RuleBasedStateMachine):
             assert records.verify_with_author(record) == (expected, self.world.address(model.author))
             stored = records.get(record)
             assert (stored.kind, stored.latest_amendment) == (model.kind, model.latest_amendment)
+            acting_for = None if model.acting_for is None else self.world.address(model.acting_for)
+            assert stored.acting_for == acting_for
 
 
 RecordVersions.TestCase.settings = settings(max_examples=12, stateful_step_count=15, deadline=None)

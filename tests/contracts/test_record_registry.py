@@ -7,8 +7,8 @@ import pytest
 
 from medledger import errors
 from medledger.client.records import content_hash
-from medledger.types import AccessBasis, Purpose, RecordCategory, RecordKind, RecordStatus
-from tests.helpers import advance_to, events, register, until
+from medledger.types import AccessBasis, InstitutionKind, Purpose, RecordCategory, RecordKind, RecordStatus
+from tests.helpers import DAY, advance_to, events, register, until
 
 LABS, NOTES = RecordCategory.LABS, RecordCategory.CLINICAL_NOTES
 FIRST, SECOND, THIRD = (content_hash(f"ciphertext {i}".encode()) for i in range(3))
@@ -131,42 +131,167 @@ def test_an_offer_not_accepted_is_no_employment(ml, actors, patient, writers):
         ml.doctor.records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=FIRST)
 
 
-def test_the_institution_supersedes_the_record_its_practitioner_anchored(ml, actors, patient, writers):
+def test_the_institution_supersedes_the_record_its_practitioner_anchored_for_it(ml, actors, patient, writers):
     employ(ml, "hospital", "doctor")
-    ml.doctor.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    receipt = ml.doctor.records.anchor(patient, LABS, FIRST, uri(FIRST), acting_for=actors.hospital.address)
+    assert events(ml.outsider.records, receipt, "RecordAnchoredFor") == [
+        {"contentHash": FIRST, "author": actors.doctor.address, "institution": actors.hospital.address}
+    ]
+    anchored = ml.outsider.records.get(FIRST)
+    assert (anchored.author, anchored.acting_for) == (actors.doctor.address, actors.hospital.address)
     writers.records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=FIRST)
     assert ml.outsider.records.verify(FIRST) is RecordStatus.SUPERSEDED
     assert ml.outsider.records.verify_with_author(SECOND) == (RecordStatus.CURRENT, actors.hospital.address)
+    assert ml.outsider.records.get(SECOND).acting_for is None
     # and the hospital's doctor may take the chain on again: the hospital authored the current version
     ml.doctor.records.anchor(patient, LABS, THIRD, uri(THIRD), supersedes=SECOND)
 
 
-def test_another_institution_does_not_supersede_a_practitioners_record(world, ml, actors, patient, writers):
+def test_the_author_supersedes_its_own_record_whoever_it_acted_for(ml, actors, patient, writers):
     employ(ml, "hospital", "doctor")
+    ml.doctor.records.anchor(patient, LABS, FIRST, uri(FIRST), acting_for=actors.hospital.address)
+    ml.doctor.records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=FIRST)  # for no institution now
+    employ(ml, "clinic", "doctor")
+    ml.doctor.records.anchor(patient, LABS, THIRD, uri(THIRD), supersedes=SECOND, acting_for=ml.clinic.signer.address)
+    assert ml.outsider.records.verify(SECOND) is RecordStatus.SUPERSEDED
+    assert ml.outsider.records.get(THIRD).acting_for == ml.clinic.signer.address
+
+
+def test_no_employer_supersedes_a_record_anchored_for_no_institution(world, ml, actors, patient, writers):
+    """The chain cannot tell which of its author's employers a plain `anchorRecord` was written for,
+    so none of them supersedes it (here a locum of the hospital and the clinic)."""
+    employ(ml, "hospital", "doctor")
+    employ(ml, "clinic", "doctor")
     ml.doctor.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    for employer in ("hospital", "clinic"):
+        with pytest.raises(errors.NotRecordAuthor) as exc:
+            getattr(ml, employer).records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=FIRST)
+        assert exc.value.author == actors.doctor.address
+    assert ml.outsider.records.verify(FIRST) is RecordStatus.CURRENT
+
+
+def test_another_employer_of_the_author_does_not_supersede_a_record_anchored_for_the_first(
+    world, ml, actors, patient, writers
+):
+    """A locum works for the hospital and the clinic; it anchors for the hospital; the clinic, with a
+    write grant of its own, does not supersede it."""
+    employ(ml, "hospital", "doctor")
+    employ(ml, "clinic", "doctor")
+    ml.doctor.records.anchor(patient, LABS, FIRST, uri(FIRST), acting_for=actors.hospital.address)
     with pytest.raises(errors.NotRecordAuthor) as exc:
         ml.clinic.records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=FIRST)
     assert exc.value.author == actors.doctor.address
+    assert ml.outsider.records.verify(FIRST) is RecordStatus.CURRENT
 
 
-def test_an_institution_that_employed_the_practitioner_after_the_record_does_not_supersede_it(
+def test_an_institution_supersedes_a_record_anchored_for_it_after_the_practitioner_left(
+    ml, actors, patient, writers
+):
+    """The record was the institution's from its anchor (employment was checked then)."""
+    employ(ml, "hospital", "doctor")
+    ml.doctor.records.anchor(patient, LABS, FIRST, uri(FIRST), acting_for=actors.hospital.address)
+    ml.hospital.credentials.end_employment(actors.doctor.address, actors.hospital.address)
+    writers.records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=FIRST)
+    assert ml.outsider.records.verify(FIRST) is RecordStatus.SUPERSEDED
+
+
+@pytest.mark.parametrize("situation", ["never-employed", "offer-only", "left", "institution-suspended"])
+def test_anchor_for_an_institution_that_does_not_employ_the_caller_is_rejected(
+    world, ml, actors, patient, writers, situation
+):
+    hospital = actors.hospital.address
+    if situation != "never-employed":
+        ml.hospital.credentials.offer_employment(actors.doctor.address)
+    if situation in ("left", "institution-suspended"):
+        ml.doctor.credentials.accept_employment(hospital)
+    if situation == "left":
+        ml.doctor.credentials.end_employment(actors.doctor.address, hospital)
+    if situation == "institution-suspended":
+        ml.regulator.consortium.suspend(hospital, 1)
+    with pytest.raises(errors.NotActingFor) as exc:
+        ml.doctor.records.anchor(patient, LABS, FIRST, uri(FIRST), acting_for=hospital)
+    assert (exc.value.account, exc.value.institution) == (actors.doctor.address, hospital)
+    assert ml.outsider.records.verify(FIRST) is RecordStatus.UNKNOWN
+
+
+def test_the_patient_does_not_anchor_for_an_institution_even_employed_by_it(ml, actors, patient, writers):
+    employ(ml, "hospital", "patient")
+    with pytest.raises(errors.NotActingFor) as exc:
+        ml.patient.records.anchor(patient, LABS, FIRST, uri(FIRST), acting_for=actors.hospital.address)
+    assert exc.value.account == patient
+    assert ml.outsider.records.verify(FIRST) is RecordStatus.UNKNOWN
+
+
+def test_anchor_for_the_zero_institution_is_rejected_by_the_contract(ml, actors, patient, writers):
+    employ(ml, "hospital", "doctor")
+    with pytest.raises(errors.ZeroAddress):
+        raw_send(ml.doctor, "anchorRecordFor", patient, int(LABS), FIRST, uri(FIRST), bytes(32), "0x" + "00" * 20)
+
+
+def test_anchor_for_an_institution_still_needs_write_permission(world, ml, actors, patient):
+    """Acting for an institution lends no permission: the practitioner's own grant is what writes."""
+    employ(ml, "hospital", "doctor")
+    ml.patient.consent.grant(patient, actors.hospital.address, [LABS], write_categories=[LABS],
+                             valid_until=until(world))  # fmt: skip
+    with pytest.raises(errors.NotAllowedToWrite):
+        ml.doctor.records.anchor(patient, LABS, FIRST, uri(FIRST), acting_for=actors.hospital.address)
+
+
+def test_anchor_for_rejects_a_malformed_institution_before_sending(ml, actors, patient, writers):
+    with pytest.raises(errors.InvalidInput):
+        ml.doctor.records.anchor(patient, LABS, FIRST, uri(FIRST), acting_for="st. mary's")
+
+
+# ─── the employment paths never apply to the record's own patient ───────────────────────────
+
+
+def test_a_patient_employed_by_the_hospital_does_not_supersede_the_hospitals_record_about_it(
+    world, ml, actors, patient, writer
+):
+    """The patient works at the hospital that treats it: it changes the hospital's record about it
+    only by amendment, never by a version that would hide it."""
+    writer.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    employ(ml, "hospital", "patient")
+    with pytest.raises(errors.NotRecordAuthor) as exc:
+        ml.patient.records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=FIRST)
+    assert (exc.value.account, exc.value.author) == (patient, actors.hospital.address)
+    assert ml.outsider.records.verify(FIRST) is RecordStatus.CURRENT
+    ml.patient.records.amend(FIRST, SECOND, uri(SECOND))  # the patient's way
+    assert ml.outsider.records.verify(FIRST) is RecordStatus.CURRENT
+
+
+def test_the_employer_of_a_patient_does_not_supersede_the_patients_own_record(world, ml, actors, patient, writer):
+    employ(ml, "hospital", "patient")
+    ml.patient.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    with pytest.raises(errors.NotRecordAuthor) as exc:
+        writer.records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=FIRST)
+    assert exc.value.author == patient
+    assert ml.outsider.records.verify(FIRST) is RecordStatus.CURRENT
+
+
+def test_an_institution_employed_by_another_does_not_supersede_its_records(world, ml, actors, patient, writers):
+    """An institution is never a practitioner: it is not employed (refused) and, if it was linked
+    before its accreditation, the link does not count."""
+    clinic = world.people.clinic.address
+    writers.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    with pytest.raises(errors.PractitionerIsInstitution):
+        ml.hospital.credentials.offer_employment(clinic)
+    with pytest.raises(errors.NotRecordAuthor):
+        ml.clinic.records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=FIRST)
+
+
+def test_a_practitioner_linked_before_its_accreditation_no_longer_supersedes_for_the_institution(
     world, ml, actors, patient, writers
 ):
-    ml.doctor.records.anchor(patient, LABS, FIRST, uri(FIRST))
-    anchored = ml.outsider.records.get(FIRST).anchored_at
-    advance_to(world.chain, anchored + 60)
-    employ(ml, "hospital", "doctor")
-    assert ml.outsider.credentials.employment(actors.doctor.address, actors.hospital.address).since > anchored
+    writers.records.anchor(patient, LABS, FIRST, uri(FIRST))
+    employ(ml, "hospital", "nurse")
+    ml.patient.consent.grant(patient, actors.nurse.address, [LABS], write_categories=[LABS], valid_until=until(world))
+    ml.admin.consortium.accredit(actors.nurse.address, InstitutionKind.CLINIC)
+    now = world.chain.now()
+    ml.authority.credentials.issue(actors.nurse.address, "accreditation", valid_from=now - 10, valid_until=now + DAY)
+    assert ml.outsider.consent.can_write(actors.nurse.address, patient, LABS)  # credentialed, as an institution
     with pytest.raises(errors.NotRecordAuthor):
-        writers.records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=FIRST)
-
-
-def test_an_institution_whose_practitioner_left_does_not_supersede_its_records(ml, actors, patient, writers):
-    employ(ml, "hospital", "doctor")
-    ml.doctor.records.anchor(patient, LABS, FIRST, uri(FIRST))
-    ml.hospital.credentials.end_employment(actors.doctor.address, actors.hospital.address)
-    with pytest.raises(errors.NotRecordAuthor):
-        writers.records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=FIRST)
+        ml.nurse.records.anchor(patient, LABS, SECOND, uri(SECOND), supersedes=FIRST)
 
 
 # ─── amendments ──────────────────────────────────────────────────────────────────────────────
