@@ -301,7 +301,7 @@ class MedicineLifecycle(RuleBasedStateMachine):
         per_fill = self.model.prescriptions[number].per_fill if number in self.model.prescriptions else 1
         size = data.draw(st.one_of(*[st.integers(1, per_fill)] * 3, st.integers(0, per_fill + 2)))
         mine = [i for i in range(MADE) if self.model.on_shelf(by, i) and i not in self.model.dispensed]
-        pool = mine if own and len(mine) >= size else list(range(MADE))
+        pool = mine if own and mine and len(mine) >= size else list(range(MADE))  # never an empty pool
         indices = data.draw(st.lists(st.sampled_from(pool), min_size=size, max_size=size, unique=True))
         self.fill(number, by, indices, fake)
 
