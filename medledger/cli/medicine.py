@@ -102,7 +102,9 @@ def assign_prefix(ctx: click.Context, session: Session, company_prefix: str, man
 @chain_options
 @click.pass_context
 def unassign_prefix(ctx: click.Context, session: Session, company_prefix: str) -> None:
-    """Take COMPANY_PREFIX back; products already registered under it stay registered."""
+    """Take COMPANY_PREFIX back: its holder registers no new product or batch under it; products
+    and batches already registered stay valid, and the next holder of the prefix takes the
+    products over by registering their GTINs under the same name."""
     ledger = session.ledger()
     receipt = ledger.products.unassign_prefix(company_prefix)
     emit(ctx, {**_prefix_fields(ledger.products.prefix(company_prefix)), **receipt_fields(receipt)},
